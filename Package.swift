@@ -1,0 +1,87 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// kmerl: knowledge-enhanced, lead-aware ECG classification on the command line.
+let package = Package(
+    name: "kmerl",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "kmerl-kb", targets: ["kmerl-kb"]),
+        .executable(name: "kmerl-batch", targets: ["kmerl-batch"]),
+        .executable(name: "kmerl-train", targets: ["kmerl-train"]),
+        .library(name: "ECGCore", targets: ["ECGCore"]),
+        .library(name: "ECGFormats", targets: ["ECGFormats"]),
+        .library(name: "ECGSignal", targets: ["ECGSignal"]),
+        .library(name: "Knowledge", targets: ["Knowledge"]),
+        .library(name: "KMERLModel", targets: ["KMERLModel"]),
+        .library(name: "Classification", targets: ["Classification"]),
+        .library(name: "Reports", targets: ["Reports"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibXML2",
+            pkgConfig: "libxml-2.0",
+            providers: [.apt(["libxml2-dev"])]
+        ),
+        .target(name: "ECGCore"),
+        .target(name: "ECGFormats", dependencies: ["ECGCore", "CLibXML2"]),
+        .target(name: "ECGSignal", dependencies: ["ECGCore"]),
+        .target(
+            name: "Knowledge",
+            dependencies: ["ECGCore", "CLibXML2", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"]),
+        .target(
+            name: "Classification",
+            dependencies: ["ECGCore", "ECGFormats", "ECGSignal", "Knowledge", "KMERLModel"]
+        ),
+        .target(
+            name: "Reports",
+            dependencies: ["Classification", .product(name: "Mustache", package: "swift-mustache")]
+        ),
+        // Ontology/, Templates/ and Models/ are embedded into this target's code at build time,
+        // so that an installed binary works outside the checkout.
+        .executableTarget(name: "kmerl-embed"),
+        .plugin(name: "EmbedResources", capability: .buildTool(), dependencies: ["kmerl-embed"]),
+        .target(name: "KMERLResources", plugins: ["EmbedResources"]),
+        .executableTarget(
+            name: "kmerl-kb",
+            dependencies: [
+                "Knowledge", "KMERLResources",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "kmerl-batch",
+            dependencies: [
+                "ECGCore", "ECGFormats", "ECGSignal", "Knowledge", "Classification", "Reports",
+                "KMERLResources",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(
+            name: "kmerl-train",
+            dependencies: [
+                "ECGCore", "ECGFormats", "Knowledge", "KMERLModel", "KMERLResources",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .target(name: "KMERLTestSupport", dependencies: ["ECGCore"], path: "Tests/KMERLTestSupport"),
+        .testTarget(name: "ECGCoreTests", dependencies: ["ECGCore", "KMERLTestSupport"]),
+        .testTarget(name: "ECGFormatsTests", dependencies: ["KMERLTestSupport", "ECGFormats"]),
+        .testTarget(name: "ECGSignalTests", dependencies: ["KMERLTestSupport", "ECGSignal", "ECGFormats"]),
+        .testTarget(name: "KnowledgeTests", dependencies: ["KMERLTestSupport", "Knowledge", "KMERLResources"]),
+        .testTarget(name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats"]),
+        .testTarget(
+            name: "ClassificationTests",
+            dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats"]
+        ),
+        .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,119 @@
+import ECGCore
+import ECGSignal
+import Foundation
+import Knowledge
+
+/// A clinical qualifier in the AHA/ACC/HRS 2007 style, chosen from probability bands.
+public enum Qualifier: String, Sendable, Codable, Hashable {
+    case consider, possible, probable, borderline
+    /// High enough to state without a qualifier.
+    case definite = ""
+}
+
+/// The overall statement for one record.
+public enum OverallStatement: String, Sendable, Codable, Hashable {
+    case normal = "normal ECG"
+    case otherwiseNormal = "otherwise normal ECG"
+    case borderline = "borderline ECG"
+    case abnormal = "abnormal ECG"
+    case uninterpretable = "uninterpretable ECG"
+}
+
+/// One piece of evidence behind a finding: a measurement against a criterion, or the encoder.
+public struct Evidence: Sendable, Codable, Hashable {
+    /// `measurement` or `encoder`.
+    public var kind: String
+    /// Human-readable text, e.g. `QRS duration 142 ms ≥ 120 ms`.
+    public var text: String
+    /// The leads this evidence comes from.
+    public var leads: [StandardLead]
+    /// Whether it supports (true) or speaks against (false) the finding.
+    public var supports: Bool
+
+    public init(kind: String, text: String, leads: [StandardLead] = [], supports: Bool) {
+        self.kind = kind
+        self.text = text
+        self.leads = leads
+        self.supports = supports
+    }
+}
+
+/// One concept scored for one record.
+public struct Finding: Sendable, Codable, Hashable {
+    public var conceptID: String
+    public var label: String
+    /// `SYSTEM:CODE;…` as in `kmerl-kb export mentions`.
+    public var codes: String
+    /// Calibrated probability in [0, 1].
+    public var probability: Double
+    public var qualifier: Qualifier?
+    /// Per present lead: how strongly that lead alone supports the finding, in [0, 1].
+    /// Absent leads have no entry.
+    public var perLead: [StandardLead: Double]
+    public var evidence: [Evidence]
+
+    public init(
+        conceptID: String, label: String, codes: String, probability: Double, qualifier: Qualifier?,
+        perLead: [StandardLead: Double] = [:], evidence: [Evidence] = []
+    ) {
+        self.conceptID = conceptID
+        self.label = label
+        self.codes = codes
+        self.probability = probability
+        self.qualifier = qualifier
+        self.perLead = perLead
+        self.evidence = evidence
+    }
+}
+
+/// Everything classification knows about one record.
+public struct RecordResult: Sendable {
+    /// The record's name (WFDB record name, file stem otherwise).
+    public var recordID: String
+    /// The file the record was read from.
+    public var source: String
+    public var format: SourceFormat
+    public var samplingRate: Double
+    public var duration: Double
+    /// Standard leads present after `--leads` filtering, display order.
+    public var leadsPresent: [StandardLead]
+    public var measurements: RecordMeasurements
+    /// All findings scored, most probable first.
+    public var findings: [Finding]
+    public var overall: OverallStatement
+    /// Overall signal quality in [0, 1].
+    public var quality: Double
+    public var warnings: [String]
+    /// The signals for plotting, in physical units (mV where known).
+    public var record: ECGRecord
+
+    public init(
+        recordID: String, source: String, format: SourceFormat, samplingRate: Double, duration: Double,
+        leadsPresent: [StandardLead], measurements: RecordMeasurements, findings: [Finding], overall: OverallStatement,
+        quality: Double, warnings: [String], record: ECGRecord
+    ) {
+        self.recordID = recordID
+        self.source = source
+        self.format = format
+        self.samplingRate = samplingRate
+        self.duration = duration
+        self.leadsPresent = leadsPresent
+        self.measurements = measurements
+        self.findings = findings
+        self.overall = overall
+        self.quality = quality
+        self.warnings = warnings
+        self.record = record
+    }
+}
+
+/// A record that could not be processed, with the reason.
+public struct RecordFailure: Sendable, Codable, Hashable {
+    public var source: String
+    public var reason: String
+
+    public init(source: String, reason: String) {
+        self.source = source
+        self.reason = reason
+    }
+}

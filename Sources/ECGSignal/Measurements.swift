@@ -1,0 +1,86 @@
+import ECGCore
+
+/// Whether a lead could be analysed.
+public enum LeadStatus: String, Sendable, Codable, Hashable {
+    /// Measured.
+    case ok
+    /// Present but unusable (flat, clipped, too noisy, too short …); see `LeadMeasurements.reasons`.
+    case notAnalysable = "not-analysable"
+}
+
+/// The measurements of one lead. A value that could not be measured is `nil`, never zero.
+public struct LeadMeasurements: Sendable, Codable, Hashable {
+    public var lead: Lead
+    /// Signal quality in [0, 1] (1 = clean).
+    public var quality: Double
+    public var status: LeadStatus
+    /// Why the lead is not analysable, or what lowered its quality.
+    public var reasons: [String]
+    /// Amplitudes in mV (median beat), when the lead's units are a voltage.
+    public var pAmplitude: Double?
+    public var qAmplitude: Double?
+    public var rAmplitude: Double?
+    public var sAmplitude: Double?
+    public var tAmplitude: Double?
+    /// ST level at J + 60 ms relative to the PR baseline, mV.
+    public var stJ60: Double?
+    /// QRS area, mV·ms.
+    public var qrsArea: Double?
+
+    public init(lead: Lead, quality: Double, status: LeadStatus, reasons: [String] = []) {
+        self.lead = lead
+        self.quality = quality
+        self.status = status
+        self.reasons = reasons
+    }
+}
+
+/// The measurements of one record. A value that could not be measured is `nil`, never zero.
+public struct RecordMeasurements: Sendable, Codable, Hashable {
+    public var record: String
+    /// Beats per minute.
+    public var heartRate: Double?
+    /// RR mean and standard deviation, ms.
+    public var rrMean: Double?
+    public var rrSD: Double?
+    /// An irregularity index of the RR series (e.g. RMSSD / mean RR), dimensionless.
+    public var rrIrregularity: Double?
+    /// Intervals, ms.
+    public var prInterval: Double?
+    public var qrsDuration: Double?
+    public var qtInterval: Double?
+    public var qtcBazett: Double?
+    public var qtcFridericia: Double?
+    /// Frontal-plane axes, degrees.
+    public var pAxis: Double?
+    public var qrsAxis: Double?
+    public var tAxis: Double?
+    /// Sample indices (at the record's rate) of the detected QRS complexes.
+    public var beats: [Int]
+    public var leads: [LeadMeasurements]
+
+    public init(record: String, beats: [Int] = [], leads: [LeadMeasurements] = []) {
+        self.record = record
+        self.beats = beats
+        self.leads = leads
+    }
+
+    /// A measurement by its JSON key (`heartRate`, `qrsDuration` …), for ontology criteria.
+    public func value(forKey key: String) -> Double? {
+        switch key {
+        case "heartRate": heartRate
+        case "rrMean": rrMean
+        case "rrSD": rrSD
+        case "rrIrregularity": rrIrregularity
+        case "prInterval": prInterval
+        case "qrsDuration": qrsDuration
+        case "qtInterval": qtInterval
+        case "qtcBazett": qtcBazett
+        case "qtcFridericia": qtcFridericia
+        case "pAxis": pAxis
+        case "qrsAxis": qrsAxis
+        case "tAxis": tAxis
+        default: nil
+        }
+    }
+}

@@ -1,0 +1,4 @@
+import Classification
+
+/// HTML (Mustache), CSV, JSON and SVG renderings of classification results.
+public enum Reports {}
