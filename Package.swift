@@ -1,6 +1,10 @@
 // swift-tools-version: 6.1
 import PackageDescription
 
+/// Numeric code (decoders, filters, the encoder) is optimised even in debug builds, so that
+/// `swift test` on real data stays fast; release builds are unaffected.
+let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
+
 /// kmerl: knowledge-enhanced, lead-aware ECG classification on the command line.
 let package = Package(
     name: "kmerl",
@@ -29,13 +33,13 @@ let package = Package(
             providers: [.apt(["libxml2-dev"])]
         ),
         .target(name: "ECGCore"),
-        .target(name: "ECGFormats", dependencies: ["ECGCore", "CLibXML2"]),
-        .target(name: "ECGSignal", dependencies: ["ECGCore"]),
+        .target(name: "ECGFormats", dependencies: ["ECGCore", "CLibXML2"], swiftSettings: optimizedInDebug),
+        .target(name: "ECGSignal", dependencies: ["ECGCore"], swiftSettings: optimizedInDebug),
         .target(
             name: "Knowledge",
             dependencies: ["ECGCore", "CLibXML2", .product(name: "GRDB", package: "GRDB.swift")]
         ),
-        .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"]),
+        .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"], swiftSettings: optimizedInDebug),
         .target(
             name: "Classification",
             dependencies: ["ECGCore", "ECGFormats", "ECGSignal", "Knowledge", "KMERLModel"]

@@ -1,0 +1,26 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+/// Benchmarks for kmerl, kept in their own package so that `swift test` does not build them.
+/// Each executable prints its figures; the scripts beside this file run them (release) together
+/// with the reference tools (wfdb-python, NeuroKit2, PyTorch) on the same data.
+let package = Package(
+    name: "kmerl-benchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(name: "kmerl", path: ".."),
+    ],
+    targets: [
+        .executableTarget(name: "bench-formats", dependencies: [.product(name: "ECGFormats", package: "kmerl")]),
+        .executableTarget(name: "bench-knowledge", dependencies: [.product(name: "Knowledge", package: "kmerl")]),
+        .executableTarget(
+            name: "bench-signal",
+            dependencies: [.product(name: "ECGSignal", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
+        ),
+        .executableTarget(
+            name: "bench-model",
+            dependencies: [.product(name: "KMERLModel", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

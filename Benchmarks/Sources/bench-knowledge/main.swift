@@ -1,0 +1,1 @@
+print("bench-knowledge: not built yet")
