@@ -192,7 +192,7 @@ public struct NightlyRunner: Sendable {
         let scanner = InboxScanner(
             inbox: options.inbox, minimumAge: options.minimumAge, settleInterval: options.settleInterval,
             retryFailed: options.retryFailed, grouper: options.grouper)
-        let scan = try await scanner.scan(ledger: ledger, now: now)
+        let scan = try await scanner.scan(ledger: ledger, now: Date())  // file ages use the real clock
         summary.unchanged = scan.unchanged
         summary.waiting = scan.waiting
         summary.ignored = scan.ignored.count
