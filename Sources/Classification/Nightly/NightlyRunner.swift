@@ -186,7 +186,7 @@ public struct NightlyRunner: Sendable {
         // 1. Finish or discard what a killed run left, then clean hidden leftovers.
         summary.recovered = try recover(reports: reports)
         try reports.removeLeftovers(keepingStaging: [])
-        summary.archived += try completeArchives(inbox: inboxKey)
+        summary.archived += try await completeArchives(inbox: inboxKey)
 
         // 2. Look at the inbox.
         let scanner = InboxScanner(
@@ -258,7 +258,7 @@ public struct NightlyRunner: Sendable {
             summary.pruned = try prune(reports: reports, keepDays: keepDays, now: now)
         }
         try reports.writeHistory(try ledger.committedRuns(reports: reportsKey))
-        summary.archived += try completeArchives(inbox: inboxKey)
+        summary.archived += try await completeArchives(inbox: inboxKey)
         summary.seconds = Double((ContinuousClock.now - clock).components.attoseconds) / 1e18
             + Double((ContinuousClock.now - clock).components.seconds)
         return summary
@@ -295,14 +295,15 @@ public struct NightlyRunner: Sendable {
 
     /// Moves the files of committed records marked for archiving (all files of a record, then
     /// the ledger mark). Returns the number of records archived.
-    func completeArchives(inbox: String) throws -> Int {
+    func completeArchives(inbox: String) async throws -> Int {
         let pending = try ledger.pendingArchives(inbox: inbox)
         for entry in pending {
             guard let destination = entry.archiveDirectory else { continue }
-            for file in entry.files {
+            for (index, file) in entry.files.enumerated() {
                 try NightlyArchiver.move(
                     URL(fileURLWithPath: inbox).appendingPathComponent(file),
                     to: URL(fileURLWithPath: destination).appendingPathComponent(file))
+                if index == 0 { await pause(.archiving) }
             }
             try ledger.markArchived(inbox: inbox, recordKey: entry.recordKey, files: entry.files)
         }
