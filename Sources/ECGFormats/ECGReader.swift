@@ -29,7 +29,7 @@ public enum ECGReader {
         case "xml":
             return try AECGReader.read(url)
         case "csv":
-            throw ECGFileError(file: url.path, problem: "CSV reading is not available in this build yet")
+            return try ECGCSVReader.read(url, samplingRate: options.csvSamplingRate)
         default:
             throw ECGFileError(file: url.path, problem: "unknown file type '.\(url.pathExtension)' (expected .hea, .xml or .csv)")
         }
