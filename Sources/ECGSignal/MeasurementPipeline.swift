@@ -126,7 +126,8 @@ public struct MeasurementPipeline: Sendable {
                 applyAmplitudes(&result.leads[p.index], template: x, delineation: d, sampleRate: fs)
             }
         }
-        // 4. Consensus and global boundaries, intervals.
+        // 4. Global boundaries (from each lead's own boundaries), then per-lead consensus, intervals.
+        let all = usable.compactMap { result.leads[$0.index].boundaries }
         if leadBoundaryWeight < 1, usable.count >= 3 {
             let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
             for key in keys {
@@ -144,7 +145,6 @@ public struct MeasurementPipeline: Sendable {
                 }
             }
         }
-        let all = usable.compactMap { result.leads[$0.index].boundaries }
         var global = WaveBoundaries()
         global.qrsOnset = Self.robustLow(all.compactMap(\.qrsOnset))
         global.qrsOffset = Self.robustHigh(all.compactMap(\.qrsOffset))
@@ -175,19 +175,26 @@ public struct MeasurementPipeline: Sendable {
             else { continue }
             limb.append((Self.leadAngle[std] ?? 0, x, d.baseline))
         }
-        func axis(from a: Int?, to b: Int?) -> Double? {
+        func axis(from a: Int?, to b: Int?, netAmplitude: Bool = false) -> Double? {
             guard let a, let b, b > a, limb.count >= 2 else { return nil }
             var projections: [(Double, Double)] = []
             for l in limb {
                 let lo = max(0, a), hi = min(l.template.count - 1, b)
                 guard hi > lo else { return nil }
                 var area: Double = 0
-                for k in lo...hi { area += Double(l.template[k] - l.base) }
-                projections.append((l.angle, area))
+                var top = -Float.infinity, bottom = Float.infinity
+                for k in lo...hi {
+                    let v = l.template[k] - l.base
+                    area += Double(v)
+                    top = max(top, v)
+                    bottom = min(bottom, v)
+                }
+                // QRS: net amplitude (R + S, the usual clinical reading); P and T: area.
+                projections.append((l.angle, netAmplitude ? Double(top + bottom) : area))
             }
             return Self.frontalAxis(projections)
         }
-        result.qrsAxis = axis(from: index(global.qrsOnset), to: index(global.qrsOffset))
+        result.qrsAxis = axis(from: index(global.qrsOnset), to: index(global.qrsOffset), netAmplitude: true)
         result.pAxis = axis(from: index(global.pOnset), to: index(global.pOffset))
         result.tAxis = axis(from: index(global.qrsOffset), to: index(global.tOffset))
         return result
