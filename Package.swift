@@ -88,7 +88,7 @@ let package = Package(
             name: "ClassificationTests",
             dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats"]
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification"]),
+        .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification", "ECGCore", "ECGFormats"]),
     ],
     swiftLanguageModes: [.v6]
 )
