@@ -1,5 +1,6 @@
 import ECGCore
 import ECGFormats
+import ECGSignal
 import Foundation
 import Knowledge
 
@@ -18,3 +19,17 @@ public struct FileRecordReader: BatchRecordReader {
 }
 
 extension KnowledgeStore: BatchResultStore {}
+
+/// Measures batch records with the signal layer's `MeasurementPipeline`.
+public struct SignalMeasurer: BatchRecordMeasurer {
+    /// The pipeline used.
+    public var pipeline: MeasurementPipeline
+
+    public init(pipeline: MeasurementPipeline = MeasurementPipeline()) {
+        self.pipeline = pipeline
+    }
+
+    public func measure(_ record: ECGRecord) throws -> RecordMeasurements {
+        pipeline.measure(record)
+    }
+}
