@@ -49,7 +49,8 @@ let package = Package(
         ),
         .target(
             name: "Reports",
-            dependencies: ["ECGCore", "KMERLResources", .product(name: "Mustache", package: "swift-mustache")]
+            dependencies: ["ECGCore", "KMERLResources", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: optimizedInDebug  // SVG plotting of every sample
         ),
         // Ontology/, Templates/ and Models/ are embedded into this target's code at build time,
         // so that an installed binary works outside the checkout.

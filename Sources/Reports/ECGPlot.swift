@@ -75,9 +75,9 @@ public struct ECGPlot: Sendable {
             out += "<path d=\"M1 \(f(baseline))H3V\(f(baseline - pulse))H8V\(f(baseline))H9.5\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.25\"/>"
             out += "<clipPath id=\"c\(index)\"><rect x=\"\(f(Self.leftMargin))\" y=\"\(f(layout.top))\" width=\"\(f(width - Self.leftMargin))\" height=\"\(f(layout.height))\"/></clipPath>"
             let color = strip.isUsable ? "#000" : "#999"
-            out += "<path clip-path=\"url(#c\(index))\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"0.3\" stroke-linejoin=\"round\" d=\""
+            out += "<g clip-path=\"url(#c\(index))\"><path transform=\"scale(0.1)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"3\" stroke-linejoin=\"round\" d=\""
             appendTrace(strip.samples, samplingRate: samplingRate, baseline: baseline, mid: layout.mid, gain: layout.gain, into: &out)
-            out += "\"/>"
+            out += "\"/></g>"
             let caption = strip.caption.isEmpty ? "" : " — " + strip.caption
             out += "<text x=\"\(f(Self.leftMargin + 1))\" y=\"\(f(layout.top + 3.5))\" font-size=\"3\" font-family=\"sans-serif\" fill=\"#0b3d91\"><tspan font-weight=\"bold\">\(HTML.escape(strip.lead))</tspan>\(HTML.escape(caption))</text>"
             if index > 0 {
@@ -88,69 +88,152 @@ public struct ECGPlot: Sendable {
         return out
     }
 
-    /// The 0.5th and 99.5th percentiles of the finite samples (0, 0 when none).
+    /// The smallest and largest finite sample (0, 0 when none).
     static func robustRange(_ samples: [Float]) -> (Double, Double) {
-        var finite = samples.filter { $0.isFinite }
-        guard !finite.isEmpty else { return (0, 0) }
-        finite.sort()
-        let lo = finite[Int(Double(finite.count - 1) * 0.005)]
-        let hi = finite[Int(Double(finite.count - 1) * 0.995)]
-        return (Double(lo), Double(hi))
+        var lo = Float.infinity
+        var hi = -Float.infinity
+        for v in samples where v.isFinite {
+            lo = min(lo, v)
+            hi = max(hi, v)
+        }
+        return lo <= hi ? (Double(lo), Double(hi)) : (0, 0)
     }
 
-    /// Appends `M x y L x y …` for the samples; invalid samples break the line. Columns narrower
-    /// than `resolution` keep their minimum and maximum, so QRS peaks survive the reduction.
+    /// Appends the trace as path data in tenths of a millimetre (the path sits in a
+    /// `scale(0.1)` group): `M x y` then relative `l dx dy` steps, all integers, so that the
+    /// text stays short and fast to write. Invalid samples break the line. Columns narrower than
+    /// `resolution` keep their minimum and maximum, so QRS peaks survive the reduction.
     func appendTrace(_ samples: [Float], samplingRate: Double, baseline: Double, mid: Double, gain: Double, into out: inout String) {
         guard samplingRate > 0, !samples.isEmpty else { return }
-        let mmPerSample = speed / samplingRate
-        let perColumn = max(1, Int((resolution / mmPerSample).rounded(.down)))
+        var writer = PathWriter(capacity: samples.count * 8)
+        let tenthsPerSample = speed / samplingRate * 10
+        let perColumn = max(1, Int((resolution / (speed / samplingRate)).rounded(.down)))
+        let left = Self.leftMargin * 10
+        let base = baseline * 10
+        let g = gain * 10
+        samples.withUnsafeBufferPointer { s in
+            @inline(__always) func x(_ index: Int) -> Int { Int((left + Double(index) * tenthsPerSample).rounded()) }
+            @inline(__always) func y(_ value: Float) -> Int {
+                let v = (base - (Double(value) - mid) * g).rounded()
+                return Int(max(min(v, 1e7), -1e7))
+            }
+            var start = 0
+            while start < s.count {
+                let end = min(start + perColumn, s.count)
+                if perColumn == 1 {
+                    let v = s[start]
+                    if v.isFinite { writer.point(x(start), y(v)) } else { writer.penDown = false }
+                } else {
+                    var minIndex = -1
+                    var maxIndex = -1
+                    for k in start..<end where s[k].isFinite {
+                        if minIndex < 0 || s[k] < s[minIndex] { minIndex = k }
+                        if maxIndex < 0 || s[k] > s[maxIndex] { maxIndex = k }
+                    }
+                    if minIndex < 0 {
+                        writer.penDown = false
+                    } else if minIndex == maxIndex {
+                        writer.point(x(minIndex), y(s[minIndex]))
+                    } else {
+                        let first = min(minIndex, maxIndex)
+                        let second = max(minIndex, maxIndex)
+                        writer.point(x(first), y(s[first]))
+                        writer.point(x(second), y(s[second]))
+                    }
+                }
+                start = end
+            }
+        }
+        out += String(decoding: writer.bytes, as: UTF8.self)
+    }
+
+    /// Path data written as ASCII bytes: absolute `M` after a break, relative `l` otherwise.
+    struct PathWriter {
+        var bytes: [UInt8] = []
         var penDown = false
-        func point(_ index: Int, _ value: Float) {
-            let x = Self.leftMargin + Double(index) * mmPerSample
-            let y = baseline - (Double(value) - mid) * gain
-            out += penDown ? "L" : "M"
-            out += f(x)
-            out += " "
-            out += f(y)
+        var lastX = 0
+        var lastY = 0
+
+        init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        mutating func point(_ x: Int, _ y: Int) {
+            if penDown {
+                bytes.append(UInt8(ascii: "l"))
+                ECGPlot.appendInteger(x - lastX, to: &bytes)
+                bytes.append(UInt8(ascii: " "))
+                ECGPlot.appendInteger(y - lastY, to: &bytes)
+            } else {
+                bytes.append(UInt8(ascii: "M"))
+                ECGPlot.appendInteger(x, to: &bytes)
+                bytes.append(UInt8(ascii: " "))
+                ECGPlot.appendInteger(y, to: &bytes)
+            }
+            lastX = x
+            lastY = y
             penDown = true
         }
-        var start = 0
-        while start < samples.count {
-            let end = min(start + perColumn, samples.count)
-            if perColumn == 1 {
-                let v = samples[start]
-                if v.isFinite { point(start, v) } else { penDown = false }
-            } else {
-                var minIndex = -1
-                var maxIndex = -1
-                for k in start..<end where samples[k].isFinite {
-                    if minIndex < 0 || samples[k] < samples[minIndex] { minIndex = k }
-                    if maxIndex < 0 || samples[k] > samples[maxIndex] { maxIndex = k }
+    }
+
+    /// Appends a decimal integer as ASCII.
+    static func appendInteger(_ value: Int, to bytes: inout [UInt8]) {
+        var v = value
+        if v < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            v = -v
+        }
+        if v < 10 {
+            bytes.append(UInt8(ascii: "0") &+ UInt8(v))
+            return
+        }
+        var divisor = 1
+        while divisor <= v / 10 { divisor *= 10 }
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") &+ UInt8(v / divisor))
+            v %= divisor
+            divisor /= 10
+        }
+    }
+
+    /// Appends `value` with one decimal and no trailing `.0` as ASCII.
+    static func appendDecimal(_ value: Double, to bytes: inout [UInt8]) {
+        let scaled = (value * 10).rounded()
+        guard scaled.isFinite, abs(scaled) < 1e12 else {
+            bytes.append(UInt8(ascii: "0"))
+            return
+        }
+        var integer = Int(scaled)
+        if integer < 0 {
+            bytes.append(UInt8(ascii: "-"))
+            integer = -integer
+        }
+        let whole = integer / 10
+        let fraction = integer % 10
+        if whole == 0 {
+            bytes.append(UInt8(ascii: "0"))
+        } else {
+            var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
+            var count = 0
+            var rest = whole
+            withUnsafeMutableBytes(of: &digits) { buffer in
+                while rest > 0 && count < 13 {
+                    buffer[count] = UInt8(ascii: "0") + UInt8(rest % 10)
+                    rest /= 10
+                    count += 1
                 }
-                if minIndex < 0 {
-                    penDown = false
-                } else if minIndex == maxIndex {
-                    point(minIndex, samples[minIndex])
-                } else {
-                    let first = min(minIndex, maxIndex)
-                    let second = max(minIndex, maxIndex)
-                    point(first, samples[first])
-                    point(second, samples[second])
-                }
+                for k in stride(from: count - 1, through: 0, by: -1) { bytes.append(buffer[k]) }
             }
-            start = end
+        }
+        if fraction != 0 {
+            bytes.append(UInt8(ascii: "."))
+            bytes.append(UInt8(ascii: "0") + UInt8(fraction))
         }
     }
 
     /// One decimal, no trailing `.0`.
     func f(_ value: Double) -> String {
-        let scaled = (value * 10).rounded()
-        guard scaled.isFinite, abs(scaled) < 1e12 else { return "0" }
-        let integer = Int(scaled)
-        let whole = integer / 10
-        let fraction = abs(integer % 10)
-        if fraction == 0 { return String(whole) }
-        return (integer < 0 && whole == 0 ? "-" : "") + String(whole) + "." + String(fraction)
+        var bytes: [UInt8] = []
+        Self.appendDecimal(value, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 

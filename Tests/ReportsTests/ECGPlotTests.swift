@@ -26,7 +26,7 @@ import Testing
         #expect(svg.contains("width=\"260mm\""))
         #expect(svg.contains("viewBox=\"0 0 260 "))
         // One trace per lead, each with its label; caption text is escaped.
-        #expect(svg.components(separatedBy: "clip-path=\"url(#c").count - 1 == 12)
+        #expect(svg.components(separatedBy: "<g clip-path=\"url(#c").count - 1 == 12)
         for lead in StandardLead.allCases { #expect(svg.contains(">\(lead.name)</tspan>")) }
         #expect(svg.contains("CLBBB 0.91 &lt;b&gt;"))
         #expect(!svg.contains("<b>"))
@@ -54,13 +54,18 @@ import Testing
         let plot = ECGPlot()
         var out = ""
         plot.appendTrace(lead.samples, samplingRate: record.samplingRate, baseline: 0, mid: 0, gain: 10, into: &out)
-        let ys = out.split(whereSeparator: { $0 == "M" || $0 == "L" }).compactMap { pair -> Double? in
-            let parts = pair.split(separator: " ")
-            return parts.count == 2 ? Double(parts[1]) : nil
+        // "M x y" then relative "l dx dy" steps, in tenths of a millimetre.
+        var ys: [Double] = []
+        var y = 0.0
+        for command in out.split(whereSeparator: { $0 == "M" || $0 == "l" }) {
+            let parts = command.split(separator: " ").compactMap { Double($0) }
+            guard parts.count == 2 else { continue }
+            y = ys.isEmpty ? parts[1] : y + parts[1]
+            ys.append(y)
         }
         let maxSample = Double(lead.samples.filter { $0.isFinite }.max() ?? 0)
-        // y = -(v) * 10 → the smallest y is the largest sample, to 0.1 mm.
-        #expect(abs((ys.min() ?? 0) + maxSample * 10) < 0.06)
+        // y = −v · 10 mm/mV in tenths of a mm → the smallest y is the largest sample, to 0.1 mm.
+        #expect(abs((ys.min() ?? 0) + maxSample * 100) < 0.6)
         // 5000 samples at 500 Hz reduce to at most two points per 0.25 mm column (1000 columns).
         #expect(ys.count <= 2000 && ys.count > 1000)
     }
