@@ -30,7 +30,7 @@ enum ResultsSchema {
             }
             try db.create(table: "record_result") { t in
                 t.autoIncrementedPrimaryKey("id")
-                t.belongsTo("run", inTable: "classification_run", onDelete: .cascade).notNull()
+                t.column("run_id", .text).notNull().references("classification_run", onDelete: .cascade)
                 t.column("record_id", .text).notNull()
                 t.column("source", .text).notNull()
                 t.column("status", .text).notNull().check { ["ok", "failed"].contains($0) }
@@ -45,7 +45,7 @@ enum ResultsSchema {
             }
             try db.create(index: "record_result_record", on: "record_result", columns: ["record_id"])
             try db.create(table: "record_finding") { t in
-                t.belongsTo("result", inTable: "record_result", onDelete: .cascade).notNull()
+                t.column("result_id", .integer).notNull().references("record_result", onDelete: .cascade)
                 t.column("concept_id", .text).notNull()
                 t.column("probability", .double).notNull()
                 t.column("qualifier", .text).notNull()
