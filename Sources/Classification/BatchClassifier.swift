@@ -221,7 +221,7 @@ public struct BatchClassifier: Sendable {
             let stored = StoredRecordResult(
                 recordID: result.recordID, source: result.source, status: "ok", format: result.format.rawValue,
                 leadsPresent: ReportBuilder.leadsText(result.leadsPresent), overall: result.overall.rawValue, quality: result.quality,
-                measurementsJSON: json(measurements), findingsJSON: json(result.findings),
+                measurementsJSON: json(measurements), findingsJSON: json(result.reportedFindings),
                 reported: result.reportedFindings.map {
                     .init(conceptID: $0.conceptID, probability: $0.probability, qualifier: ReportBuilder.qualifierText($0.qualifier))
                 })

@@ -213,7 +213,8 @@ struct IndexRow: Sendable {
 
     func context() -> [String: Any] {
         [
-            "id": id, "href": page ?? "", "format": format, "leads": leads.isEmpty ? "—" : leads.map(\.name).joined(separator: " "),
+            "id": id, "href": page ?? "", "format": format,
+            "leads": leads.isEmpty ? "—" : leads.count == 12 ? "all 12" : leads.map(\.name).joined(separator: " "),
             "leadCount": leads.count, "quality": quality.map { String(format: "%.2f", $0) } ?? "—",
             "overall": overall?.rawValue ?? "failed", "overallClass": ReportBuilder.overallClass(overall),
             "overallRank": ReportBuilder.overallRank(overall),

@@ -8,7 +8,7 @@ import GRDB
 /// - `classification_run`: one row per `kmerl-batch classify` (or nightly) run: when, what was read,
 ///   which model and knowledge-base versions, the counts and the output folder.
 /// - `record_result`: one row per record of a run, processed or failed, with its overall statement,
-///   measurements (JSON) and every scored finding (JSON).
+///   measurements (JSON) and its reported findings with evidence (JSON; every scored probability is in findings.csv).
 /// - `record_finding`: the reported findings (those with a qualifier), one row each, for queries
 ///   such as "every record with probable CLBBB".
 enum ResultsSchema {
@@ -40,7 +40,7 @@ enum ResultsSchema {
                 t.column("overall", .text)
                 t.column("quality", .double)
                 t.column("measurements", .text)  // JSON RecordMeasurements (without beats)
-                t.column("findings", .text)  // JSON [Finding]
+                t.column("findings", .text)  // JSON [Finding] of the reported findings, with evidence and per-lead confidence
                 t.uniqueKey(["run_id", "source"])
             }
             try db.create(index: "record_result_record", on: "record_result", columns: ["record_id"])
@@ -104,7 +104,7 @@ public struct StoredRecordResult: Sendable, Hashable {
     public var quality: Double?
     /// JSON of the measurements.
     public var measurementsJSON: String?
-    /// JSON of every scored finding.
+    /// JSON of the reported findings (with evidence and per-lead confidence).
     public var findingsJSON: String?
     /// The reported findings: concept id, probability, qualifier.
     public var reported: [ReportedFinding]
