@@ -20,6 +20,12 @@ public struct MeasurementPipeline: Sendable {
     /// Template window before / after the fiducial point, seconds.
     public var templateBefore = 0.45
     public var templateAfter = 0.70
+    /// How much of a lead's own boundary is kept against the median over all analysable leads
+    /// (1 = the lead's own boundary, 0 = the median of the leads); pulls noisy leads toward the
+    /// consensus.
+    public var leadBoundaryWeight = 0.2
+    /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
+    public var alignmentReach = 0.016
 
     /// A pipeline with the default settings.
     public init() {}
@@ -67,7 +73,7 @@ public struct MeasurementPipeline: Sendable {
         let usable = prepared.filter { $0.quality.status == .ok }
         guard !usable.isEmpty else { return result }
         // 2. QRS detection fused over the usable leads; rhythm.
-        let beats = detector.detect(usable.map(\.signal), sampleRate: fs)
+        var beats = detector.detect(usable.map(\.signal), sampleRate: fs)
         result.beats = beats
         let rr = zip(beats.dropFirst(), beats).map { Double($0 - $1) * 1000 / fs }
         if !rr.isEmpty {
@@ -89,12 +95,25 @@ public struct MeasurementPipeline: Sendable {
         // 3. Median beats and delineation.
         let medianRR = rr.isEmpty ? Int(fs) : Int(Self.median(rr) * fs / 1000)
         let before = Int(templateBefore * fs), after = Int(templateAfter * fs)
-        let templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
-        var delineations: [Int: TemplateDelineation] = [:]
+        var templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
         var templates: [Int: [Float]] = [:]
+        for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
+        if alignmentReach > 0 {
+            // Align every beat on the median beats' QRS (least squares over all usable leads), then rebuild them.
+            var beatsAligned = beats
+            let reach = Int(alignmentReach * fs), half = Int(0.06 * fs)
+            let pairs = usable.compactMap { p in templates[p.index].map { (p.signal, $0) } }
+            for (k, b) in beats.enumerated() {
+                beatsAligned[k] = b + Self.bestShift(pairs, beat: b, center: before, half: half, reach: reach)
+            }
+            beats = beatsAligned
+            result.beats = beats
+            templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
+            for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
+        }
+        var delineations: [Int: TemplateDelineation] = [:]
         for p in usable {
-            let template = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after)
-            templates[p.index] = template
+            guard let template = templates[p.index] else { continue }
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
@@ -107,8 +126,25 @@ public struct MeasurementPipeline: Sendable {
                 applyAmplitudes(&result.leads[p.index], template: x, delineation: d, sampleRate: fs)
             }
         }
-        // 4. Global boundaries and intervals.
+        // 4. Global boundaries (from each lead's own boundaries), then per-lead consensus, intervals.
         let all = usable.compactMap { result.leads[$0.index].boundaries }
+        if leadBoundaryWeight < 1, usable.count >= 3 {
+            let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
+            for key in keys {
+                let values = usable.compactMap { result.leads[$0.index].boundaries?[keyPath: key] }
+                guard values.count >= 3 else { continue }
+                let center = Self.median(values)
+                let consensus = values.count * 2 >= usable.count
+                for p in usable {
+                    if let own = result.leads[p.index].boundaries?[keyPath: key] {
+                        result.leads[p.index].boundaries?[keyPath: key] = center + leadBoundaryWeight * (own - center)
+                    } else if consensus {
+                        // Most leads show this wave: a lead where it is too small to delineate takes the consensus.
+                        result.leads[p.index].boundaries?[keyPath: key] = center
+                    }
+                }
+            }
+        }
         var global = WaveBoundaries()
         global.qrsOnset = Self.robustLow(all.compactMap(\.qrsOnset))
         global.qrsOffset = Self.robustHigh(all.compactMap(\.qrsOffset))
@@ -139,19 +175,26 @@ public struct MeasurementPipeline: Sendable {
             else { continue }
             limb.append((Self.leadAngle[std] ?? 0, x, d.baseline))
         }
-        func axis(from a: Int?, to b: Int?) -> Double? {
+        func axis(from a: Int?, to b: Int?, netAmplitude: Bool = false) -> Double? {
             guard let a, let b, b > a, limb.count >= 2 else { return nil }
             var projections: [(Double, Double)] = []
             for l in limb {
                 let lo = max(0, a), hi = min(l.template.count - 1, b)
                 guard hi > lo else { return nil }
                 var area: Double = 0
-                for k in lo...hi { area += Double(l.template[k] - l.base) }
-                projections.append((l.angle, area))
+                var top = -Float.infinity, bottom = Float.infinity
+                for k in lo...hi {
+                    let v = l.template[k] - l.base
+                    area += Double(v)
+                    top = max(top, v)
+                    bottom = min(bottom, v)
+                }
+                // QRS: net amplitude (R + S, the usual clinical reading); P and T: area.
+                projections.append((l.angle, netAmplitude ? Double(top + bottom) : area))
             }
             return Self.frontalAxis(projections)
         }
-        result.qrsAxis = axis(from: index(global.qrsOnset), to: index(global.qrsOffset))
+        result.qrsAxis = axis(from: index(global.qrsOnset), to: index(global.qrsOffset), netAmplitude: true)
         result.pAxis = axis(from: index(global.pOnset), to: index(global.pOffset))
         result.tAxis = axis(from: index(global.qrsOffset), to: index(global.tOffset))
         return result
@@ -241,6 +284,41 @@ public struct MeasurementPipeline: Sendable {
         if let t = d.tPeak { lead.tAmplitude = Double(x[t] - base) }
         let j60 = off + Int((0.06 * fs).rounded())
         if j60 < x.count, d.tPeak.map({ j60 < $0 + Int(0.1 * fs) }) ?? true { lead.stJ60 = Double(x[j60] - base) }
+    }
+
+    /// The shift in [−reach, reach] that best aligns the beat at `beat` with the templates over
+    /// ±`half` samples around the template index `center` (least squares, summed over leads).
+    static func bestShift(_ pairs: [([Float], [Float])], beat: Int, center: Int, half: Int, reach: Int) -> Int {
+        var best = 0
+        var bestCost = Float.infinity
+        for shift in -reach...reach {
+            var cost: Float = 0
+            var valid = true
+            for (signal, template) in pairs {
+                let start = beat + shift - half
+                let end = beat + shift + half
+                guard start >= 0, end < signal.count, center - half >= 0, center + half < template.count else {
+                    valid = false
+                    break
+                }
+                signal.withUnsafeBufferPointer { s in
+                    template.withUnsafeBufferPointer { t in
+                        var j = 0
+                        let offsetT = center - half
+                        while j <= 2 * half {
+                            let d = s[start + j] - t[offsetT + j]
+                            cost += d * d
+                            j += 1
+                        }
+                    }
+                }
+            }
+            if valid, cost < bestCost {
+                bestCost = cost
+                best = shift
+            }
+        }
+        return best
     }
 
     /// Hexaxial angles of the limb leads, degrees.
