@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats"]),
         .testTarget(
             name: "ClassificationTests",
-            dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats"]
+            dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats", "KMERLModel"]
         ),
         .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification", "ECGCore", "ECGFormats"]),
     ],
