@@ -103,6 +103,9 @@ public struct WFDBHeader: Sendable, Hashable {
     /// Upper bound on declared signals: more than this is treated as a damaged header.
     public static let maximumSignalCount = 4096
 
+    /// Upper bound on samples per frame of one signal.
+    public static let maximumSamplesPerFrame = 65536
+
     /// Reads and parses the header file at `url`.
     public init(contentsOf url: URL) throws {
         let bytes = try FileBytes.read(url)
@@ -291,7 +294,8 @@ public struct WFDBHeader: Sendable, Hashable {
             default: throw fail("unexpected '\(Character(UnicodeScalar(c)))' in format field '\(line.string(fr))'")
             }
         }
-        guard spf >= 1 else { throw fail("samples per frame must be at least 1") }
+        guard spf >= 1, spf <= maximumSamplesPerFrame else { throw fail("samples per frame must lie in 1…\(maximumSamplesPerFrame), got \(spf)") }
+        guard skew <= Int(Int32.max), offset <= Int(Int32.max) else { throw fail("skew or byte offset out of range in '\(line.string(fr))'") }
         var spec = WFDBSignalSpec(fileName: fileName, format: format, samplesPerFrame: spf, skew: skew, byteOffset: offset)
         var baseline: Int?
         if f.count > 2 {
