@@ -108,8 +108,13 @@ public struct WFDBHeader: Sendable, Hashable {
 
     /// Reads and parses the header file at `url`.
     public init(contentsOf url: URL) throws {
-        let bytes = try FileBytes.read(url)
-        self = try WFDBHeader.parse(bytes, file: url.path)
+        try self.init(path: url.path)
+    }
+
+    /// Reads and parses the header file at `path`.
+    public init(path: String) throws {
+        let bytes = try FileBytes.read(path: path)
+        self = try WFDBHeader.parse(bytes, file: path)
     }
 
     /// Parses header text; `file` names the header in errors.
@@ -407,7 +412,11 @@ extension WFDBHeader {
     /// The URL of a signal file named in this header, refusing names that leave the header's folder
     /// (absolute paths, `..` components).
     public static func signalFileURL(_ name: String, headerURL: URL) throws -> URL {
-        let path = headerURL.path
+        URL(fileURLWithPath: try signalFilePath(name, headerPath: headerURL.path))
+    }
+
+    /// The path of a signal file named in the header at `headerPath` (see `signalFileURL`).
+    public static func signalFilePath(_ name: String, headerPath path: String) throws -> String {
         if name.hasPrefix("/") || name.hasPrefix("\\") || name.contains(":\\") {
             throw ECGFileError(file: path, problem: "signal file '\(name)' is an absolute path; it must lie in the record's folder")
         }
@@ -415,6 +424,7 @@ extension WFDBHeader {
         if components.contains(where: { $0 == ".." }) || components.isEmpty {
             throw ECGFileError(file: path, problem: "signal file '\(name)' leaves the record's folder; refused")
         }
-        return headerURL.deletingLastPathComponent().appendingPathComponent(name)
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return path[...slash] + name
     }
 }
