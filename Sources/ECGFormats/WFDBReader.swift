@@ -22,6 +22,23 @@ public enum WFDBReader {
     }
 
     private static func read(header: WFDBHeader, url: URL, path: String) throws -> ECGRecord {
+        try read(header: header, url: url, path: path) { name, filePath in
+            do {
+                return try FileBytes.read(path: filePath)
+            } catch let error as ECGFileError {
+                if !FileManager.default.fileExists(atPath: filePath) {
+                    throw ECGFileError(file: path, problem: "signal file '\(name)' is missing")
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Reads the signals of `header` with `load(fileName, resolvedPath)` supplying each signal
+    /// file's bytes (from disk, or from memory in tests and fuzzing).
+    static func read(
+        header: WFDBHeader, url: URL?, path: String, load: (String, String) throws -> [UInt8]
+    ) throws -> ECGRecord {
         if let segments = header.segmentCount {
             throw ECGFileError(file: path, problem: "multi-segment records (\(segments) segments) are not supported")
         }
@@ -59,15 +76,7 @@ public enum WFDBReader {
                 throw ECGFileError(file: path, problem: "signals stored in '\(group.file)' have different formats")
             }
             let filePath = try WFDBHeader.signalFilePath(group.file, headerPath: path)
-            let bytes: [UInt8]
-            do {
-                bytes = try FileBytes.read(path: filePath)
-            } catch let error as ECGFileError {
-                if !FileManager.default.fileExists(atPath: filePath) {
-                    throw ECGFileError(file: path, problem: "signal file '\(group.file)' is missing")
-                }
-                throw error
-            }
+            let bytes = try load(group.file, filePath)
             let offset = specs[0].byteOffset
             if filePath.hasSuffix(".mat") || filePath.hasSuffix(".MAT") {
                 isMat = true
