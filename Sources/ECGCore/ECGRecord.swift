@@ -18,9 +18,9 @@ public struct ADCInfo: Sendable, Hashable {
     public var baseline: Int
     /// The signal's WFDB storage format, e.g. `"212"` or `"16"`.
     public var format: String
-    /// Sum of the digital samples (invalid samples excluded).
+    /// Sum of the digital samples (invalid samples counted at their digital value, as wfdb-python does).
     public var sum: Int64
-    /// Sum of the squares of the digital samples (invalid samples excluded).
+    /// Sum of the squares of the digital samples (invalid samples counted at their digital value).
     public var sumOfSquares: Int64
     /// The first (up to) 10 digital samples.
     public var first: [Int32]

@@ -26,6 +26,9 @@ public struct LeadMeasurements: Sendable, Codable, Hashable {
     public var stJ60: Double?
     /// QRS area, mV·ms.
     public var qrsArea: Double?
+    /// This lead's wave boundaries on its median beat, ms relative to the QRS fiducial point
+    /// (add them to `RecordMeasurements.beats` for per-beat positions).
+    public var boundaries: WaveBoundaries?
 
     public init(lead: Lead, quality: Double, status: LeadStatus, reasons: [String] = []) {
         self.lead = lead
@@ -55,7 +58,10 @@ public struct RecordMeasurements: Sendable, Codable, Hashable {
     public var pAxis: Double?
     public var qrsAxis: Double?
     public var tAxis: Double?
-    /// Sample indices (at the record's rate) of the detected QRS complexes.
+    /// Global (all-lead) wave boundaries, ms relative to the QRS fiducial point.
+    public var boundaries: WaveBoundaries?
+    /// Sample indices (at the record's rate) of the detected QRS complexes (fiducial points:
+    /// the steepest part of the QRS).
     public var beats: [Int]
     public var leads: [LeadMeasurements]
 

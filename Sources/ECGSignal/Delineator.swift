@@ -1,0 +1,190 @@
+import Foundation
+
+/// Wave boundaries of a beat, in milliseconds relative to the beat's QRS fiducial point
+/// (negative = before it). A boundary that could not be found is `nil`.
+public struct WaveBoundaries: Sendable, Codable, Hashable {
+    public var pOnset: Double?
+    public var pPeak: Double?
+    public var pOffset: Double?
+    public var qrsOnset: Double?
+    public var qrsOffset: Double?
+    public var tPeak: Double?
+    public var tOffset: Double?
+
+    /// Boundaries from their values (ms relative to the fiducial).
+    public init(pOnset: Double? = nil, pPeak: Double? = nil, pOffset: Double? = nil, qrsOnset: Double? = nil, qrsOffset: Double? = nil, tPeak: Double? = nil, tOffset: Double? = nil) {
+        self.pOnset = pOnset
+        self.pPeak = pPeak
+        self.pOffset = pOffset
+        self.qrsOnset = qrsOnset
+        self.qrsOffset = qrsOffset
+        self.tPeak = tPeak
+        self.tOffset = tOffset
+    }
+}
+
+/// Delineation of one lead's template beat, in template sample indices.
+public struct TemplateDelineation: Sendable, Hashable {
+    public var pOnset: Int?
+    public var pPeak: Int?
+    public var pOffset: Int?
+    public var qrsOnset: Int?
+    public var qrsOffset: Int?
+    public var tPeak: Int?
+    public var tOffset: Int?
+    /// The isoelectric (PR-segment) level of the template.
+    public var baseline: Float = 0
+
+    /// An empty delineation.
+    public init() {}
+}
+
+/// Delineates a template (median) beat of one lead: QRS onset/offset from the slope envelope,
+/// P and T peaks as the largest deflections in physiological windows, and P onset/offset and
+/// T offset with the area (trapezium) indicator of Zhang et al. (2006), which is robust to noise.
+public struct Delineator: Sendable {
+    /// Fraction of the maximum QRS slope that marks a significant QRS slope.
+    public var qrsSignificantSlope: Double = 0.25
+    /// Slope fraction below which the QRS has begun/ended.
+    public var qrsOnsetSlope: Double = 0.06
+    public var qrsOffsetSlope: Double = 0.08
+    /// Corrections (ms) added to the detected boundaries, calibrated against expert annotations.
+    public var qrsOnsetShift: Double = 0
+    public var qrsOffsetShift: Double = 0
+    public var pOnsetShift: Double = 0
+    public var pOffsetShift: Double = 0
+    public var tOffsetShift: Double = 0
+    /// Area-indicator windows, ms.
+    public var pWindow: Double = 40
+    public var tWindow: Double = 100
+
+    /// A delineator with the default (calibrated) settings.
+    public init() {}
+
+    /// Delineates `x` (a template beat, band-passed) whose fiducial is at index `c`; `rr` is the
+    /// median RR interval in samples (bounds the P and T search windows).
+    public func delineate(_ x: [Float], fiducial c: Int, sampleRate fs: Double, rr: Int) -> TemplateDelineation {
+        var result = TemplateDelineation()
+        let n = x.count
+        guard n > 8, c > 2, c < n - 2, fs > 0 else { return result }
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        // Slope (central difference), per ms.
+        var d = [Float](repeating: 0, count: n)
+        for k in 1..<(n - 1) { d[k] = (x[k + 1] - x[k - 1]) * 0.5 }
+        d[0] = d[1]
+        d[n - 1] = d[n - 2]
+        var a = d.map { abs($0) }
+        // Light smoothing of the slope envelope (~8 ms).
+        let sw = max(1, ms(8))
+        if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
+        let core0 = max(1, c - ms(60)), core1 = min(n - 2, c + ms(60))
+        var smax: Float = 0
+        for k in core0...core1 { smax = max(smax, a[k]) }
+        guard smax > 0 else { return result }
+        let significant = Float(qrsSignificantSlope) * smax
+        let search0 = max(1, c - ms(120)), search1 = min(n - 2, c + ms(140))
+        var first = c, last = c
+        for k in search0...c where a[k] >= significant {
+            first = k
+            break
+        }
+        var k = search1
+        while k >= c {
+            if a[k] >= significant {
+                last = k
+                break
+            }
+            k -= 1
+        }
+        // Walk out to where the slope has faded.
+        var on = first
+        let onLimit = max(1, c - ms(160))
+        while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
+        var off = last
+        let offLimit = min(n - 2, c + ms(200))
+        while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
+        on = max(0, on + ms(qrsOnsetShift))
+        off = min(n - 1, off + ms(qrsOffsetShift))
+        result.qrsOnset = on
+        result.qrsOffset = off
+        // Isoelectric level: mean of the 10–30 ms before QRS onset.
+        let b0 = max(0, on - ms(30)), b1 = max(b0 + 1, on - ms(10))
+        var base: Float = 0
+        for k in b0..<b1 { base += x[k] }
+        base /= Float(b1 - b0)
+        result.baseline = base
+        let qrsAmplitude = x[on...off].reduce(Float(0)) { max($0, abs($1 - base)) }
+        // P wave: the largest deflection 40–300 ms before QRS onset (bounded by the RR).
+        let pStart = max(1, on - min(ms(300), Int(Double(rr) * 0.45)))
+        let pEnd = on - ms(20)
+        if pEnd - pStart > ms(40) {
+            var pk = -1
+            var best: Float = 0
+            for k in pStart...pEnd where abs(x[k] - base) > best {
+                best = abs(x[k] - base)
+                pk = k
+            }
+            if pk > pStart, pk < pEnd, best > 0.03 * qrsAmplitude {
+                let sign: Float = x[pk] >= base ? 1 : -1
+                let w = max(2, ms(pWindow))
+                // Onset: the k before the peak maximising the forward area above the level at k.
+                let onset = Self.areaArgmax(x, from: max(pStart - ms(60), 1), to: pk, window: w, forward: true, sign: sign)
+                let offset = Self.areaArgmax(x, from: pk, to: min(on, n - 1), window: w, forward: false, sign: sign)
+                if let onset, let offset, onset < pk, offset > pk {
+                    result.pPeak = pk
+                    result.pOnset = max(0, onset + ms(pOnsetShift))
+                    result.pOffset = min(on, offset + ms(pOffsetShift))
+                }
+            }
+        }
+        // T wave: the largest deflection from 80 ms after QRS offset to 60% of the RR (≤ 600 ms).
+        let tStart = min(n - 2, off + ms(80))
+        let tEnd = min(n - 2, c + min(ms(600), Int(Double(rr) * 0.62)))
+        if tEnd - tStart > ms(60) {
+            var pk = -1
+            var best: Float = 0
+            for k in tStart...tEnd where abs(x[k] - base) > best {
+                best = abs(x[k] - base)
+                pk = k
+            }
+            if pk >= tStart, best > 0.02 * qrsAmplitude {
+                let sign: Float = x[pk] >= base ? 1 : -1
+                let w = max(2, ms(tWindow))
+                let endLimit = min(n - 1, pk + ms(300), c + Int(Double(rr) * 0.8))
+                if let offset = Self.areaArgmax(x, from: pk, to: endLimit, window: w, forward: false, sign: sign), offset > pk {
+                    result.tPeak = pk
+                    result.tOffset = min(n - 1, offset + ms(tOffsetShift))
+                }
+            }
+        }
+        return result
+    }
+
+    /// The index k in [from, to] maximising `sign × A(k)` with A(k) = Σ (x[j] − x[k]) over the
+    /// `window` samples before k (`forward == false`, for offsets) or after k (`forward == true`, for onsets).
+    static func areaArgmax(_ x: [Float], from: Int, to: Int, window: Int, forward: Bool, sign: Float) -> Int? {
+        let n = x.count
+        guard from <= to, from >= 0, to < n else { return nil }
+        var cumulative = [Float](repeating: 0, count: n + 1)
+        for k in 0..<n { cumulative[k + 1] = cumulative[k] + x[k] }
+        var best: Int?
+        var bestValue = -Float.infinity
+        for k in from...to {
+            let lo: Int, hi: Int  // [lo, hi)
+            if forward {
+                lo = k
+                hi = min(n, k + window)
+            } else {
+                lo = max(0, k - window + 1)
+                hi = k + 1
+            }
+            let area = (cumulative[hi] - cumulative[lo]) - Float(hi - lo) * x[k]
+            let value = sign * area
+            if value > bestValue {
+                bestValue = value
+                best = k
+            }
+        }
+        return best
+    }
+}

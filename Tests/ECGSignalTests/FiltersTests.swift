@@ -1,0 +1,100 @@
+import ECGSignal
+import Foundation
+import Testing
+
+@Suite struct FiltersTests {
+    static func sine(_ f: Double, fs: Double, seconds: Double, amplitude: Float = 1) -> [Float] {
+        (0..<Int(fs * seconds)).map { amplitude * Float(sin(2 * Double.pi * f * Double($0) / fs)) }
+    }
+
+    static func rms(_ x: ArraySlice<Float>) -> Double {
+        (x.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(1, x.count))).squareRoot()
+    }
+
+    @Test func bandpassKeepsTheBandAndRemovesTheRest() {
+        let fs = 500.0
+        let inBand = Self.sine(10, fs: fs, seconds: 10)
+        let drift = Self.sine(0.1, fs: fs, seconds: 10, amplitude: 5)
+        let hum = Self.sine(100, fs: fs, seconds: 10)
+        let mixed = (0..<inBand.count).map { inBand[$0] + drift[$0] + hum[$0] }
+        let y = Filters.bandpass(mixed, sampleRate: fs, low: 0.5, high: 40)
+        // Middle 8 s: the 10 Hz tone passes (±3 %), the drift and the 100 Hz tone are gone.
+        let middle = 500..<4500
+        let error = zip(y[middle], inBand[middle]).map { Double($0 - $1) }
+        let errorRMS = (error.reduce(0) { $0 + $1 * $1 } / Double(error.count)).squareRoot()
+        #expect(errorRMS < 0.04 * Self.rms(inBand[middle]))
+        // Zero phase: the output peaks where the input peaks.
+        #expect(abs(y[1025] - inBand[1025]) < 0.03)
+    }
+
+    @Test func notchRemovesMainsOnly() {
+        let fs = 500.0
+        let ecgLike = Self.sine(7, fs: fs, seconds: 6)
+        let mains = Self.sine(50, fs: fs, seconds: 6, amplitude: 0.5)
+        let y = Filters.notch(zip(ecgLike, mains).map { $0 + $1 }, sampleRate: fs, frequency: 50)
+        let residual = zip(y, ecgLike).map { $0 - $1 }
+        #expect(Self.rms(residual[500..<2500]) < 0.02)
+        // 60 Hz at a 100 Hz rate is above Nyquist: the notch is skipped, the signal is unchanged.
+        let low = Self.sine(5, fs: 100, seconds: 3)
+        #expect(Filters.notch(low, sampleRate: 100, frequency: 60) == low)
+    }
+
+    @Test func baselineWanderRemovalLeavesAStepFreeSignal() {
+        let fs = 250.0
+        let offset = [Float](repeating: 3.5, count: 2500)
+        let y = Filters.removeBaselineWander(offset, sampleRate: fs)
+        #expect(y.allSatisfy { abs($0) < 1e-3 })
+    }
+
+    @Test func nanSamplesDoNotPoisonTheLead() {
+        var x = Self.sine(5, fs: 500, seconds: 4)
+        for k in 1000..<1010 { x[k] = .nan }
+        x[0] = .nan
+        x[x.count - 1] = .infinity
+        let y = Filters.bandpass(x, sampleRate: 500, low: 0.5, high: 40)
+        #expect(y.count == x.count)
+        #expect(y.allSatisfy { $0.isFinite })
+        let bridged = Filters.bridgingGaps(x)
+        #expect(bridged.replaced == 12)
+        #expect(bridged.samples[0] == x[1])
+        let allBad = [Float](repeating: .nan, count: 100)
+        #expect(Filters.lowpass(allBad, sampleRate: 100, cutoff: 10).allSatisfy { $0 == 0 })
+    }
+
+    @Test func tinyInputsAreReturnedSafely() {
+        #expect(Filters.bandpass([], sampleRate: 500, low: 0.5, high: 40).isEmpty)
+        #expect(Filters.bandpass([1.5], sampleRate: 500, low: 0.5, high: 40) == [1.5])
+        #expect(Filters.bandpass([1, 2, 3], sampleRate: 500, low: 0.5, high: 40).count == 3)
+    }
+}
+
+@Suite struct ResamplerTests {
+    @Test func downsamplingIsAntiAliased() {
+        // 180 Hz at 1 kHz → 250 Hz: above the new Nyquist, must vanish instead of folding to 70 Hz.
+        let x = FiltersTests.sine(180, fs: 1000, seconds: 4)
+        let y = Resampler.resample(x, from: 1000, to: 250)
+        #expect(y.count == 1000)
+        #expect(FiltersTests.rms(y[100..<900]) < 0.01)
+        // 10 Hz survives.
+        let tone = FiltersTests.sine(10, fs: 1000, seconds: 4)
+        let z = Resampler.resample(tone, from: 1000, to: 250)
+        let expected = FiltersTests.sine(10, fs: 250, seconds: 4)
+        #expect(zip(z[100..<900], expected[100..<900]).allSatisfy { abs($0 - $1) < 0.02 })
+    }
+
+    @Test func upsamplingInterpolatesAnyRatio() {
+        let x = FiltersTests.sine(3, fs: 360, seconds: 2)
+        let y = Resampler.resample(x, from: 360, to: 500)
+        #expect(y.count == 1000)
+        let expected = FiltersTests.sine(3, fs: 500, seconds: 2)
+        #expect(zip(y.dropLast(3), expected).allSatisfy { abs($0 - $1) < 0.002 })
+    }
+
+    @Test func edgeCases() {
+        #expect(Resampler.resample([], from: 500, to: 100).isEmpty)
+        #expect(Resampler.resample([2], from: 500, to: 100) == [2])
+        #expect(Resampler.resample([1, 2, 3], from: 0, to: 100).isEmpty)
+        let withNaN: [Float] = [0, .nan, 2, 3, 4, 5, 6, 7]
+        #expect(Resampler.resample(withNaN, from: 8, to: 16).allSatisfy { $0.isFinite })
+    }
+}
