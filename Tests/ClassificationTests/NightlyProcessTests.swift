@@ -256,7 +256,7 @@ struct NightlyProcessTests {
         let folders = try NightlyFixtures.nightFolders(in: area.reports)
         let summary = try String(contentsOf: area.reports.appendingPathComponent(folders.last ?? "").appendingPathComponent("summary.csv"), encoding: .utf8)
         let expected = InboxScanner.recordHash(
-            InboxRecord(key: "00103_lr.hea", name: "00103_lr", primary: header, files: ["00103_lr.dat", "00103_lr.hea"]),
+            InboxRecord(key: "00103_lr.hea", name: "00103_lr", inbox: area.inbox, files: ["00103_lr.dat", "00103_lr.hea"]),
             fileHashes: [SHA256Digest.hex(of: [UInt8](full)), try SHA256Digest.hex(ofFile: header)])
         #expect(summary.contains("00103_lr,00103_lr.hea,00103_lr.dat;00103_lr.hea,\(expected),ok"))
     }

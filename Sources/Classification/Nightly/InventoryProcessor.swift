@@ -45,7 +45,7 @@ public struct InventoryProcessor: NightlyProcessor {
                 <p>content SHA-256: \(record.contentHash)</p></body></html>
 
                 """
-            try NightlyReports.writeAtomically(Data(page.utf8), to: recordsFolder.appendingPathComponent("\(id).html"))
+            try NightlyReports.writeAtomically(Data(page.utf8), to: recordsFolder.appendingPathComponent("\(id).html"), synchronize: false)
             rows += "<tr><td><a href=\"records/\(NightlyHistory.escape(id)).html\">\(NightlyHistory.escape(id))</a></td>"
                 + "<td>\(NightlyHistory.escape(record.key))</td><td>\(status)</td><td>\(NightlyHistory.escape(problem ?? ""))</td></tr>\n"
         }

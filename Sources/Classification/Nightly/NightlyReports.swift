@@ -87,8 +87,8 @@ public struct NightlyReports: Sendable {
     }
 
     /// Writes `data` to `target` atomically: a hidden temporary file in the same folder,
-    /// flushed, then renamed over the target.
-    public static func writeAtomically(_ data: Data, to target: URL) throws {
+    /// flushed to disk when `synchronize` is set, then renamed over the target.
+    public static func writeAtomically(_ data: Data, to target: URL, synchronize: Bool = true) throws {
         let folder = target.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-\(target.lastPathComponent)")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
@@ -97,7 +97,7 @@ public struct NightlyReports: Sendable {
         do {
             let handle = try FileHandle(forWritingTo: temporary)
             try handle.write(contentsOf: data)
-            try handle.synchronize()
+            if synchronize { try handle.synchronize() }
             try handle.close()
             try rename(temporary, to: target)
         } catch {
