@@ -26,6 +26,9 @@ public struct MeasurementPipeline: Sendable {
     public var leadBoundaryWeight = 0.2
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
+    /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
+    /// their offsets (0 = earliest to latest, 0.5 = median lead).
+    public var globalQRSQuantile = 0.4
 
     /// A pipeline with the default settings.
     public init() {}
@@ -184,8 +187,8 @@ public struct MeasurementPipeline: Sendable {
             }
         }
         var global = WaveBoundaries()
-        global.qrsOnset = Self.robustLow(all.compactMap(\.qrsOnset))
-        global.qrsOffset = Self.robustHigh(all.compactMap(\.qrsOffset))
+        global.qrsOnset = Self.quantile(all.compactMap(\.qrsOnset), globalQRSQuantile)
+        global.qrsOffset = Self.quantile(all.compactMap(\.qrsOffset), 1 - globalQRSQuantile)
         let pOnsets = all.compactMap(\.pOnset)
         if pOnsets.count * 2 >= all.count, !pOnsets.isEmpty {
             global.pOnset = Self.robustLow(pOnsets)
@@ -394,6 +397,14 @@ public struct MeasurementPipeline: Sendable {
         let s = values.sorted()
         let m = s.count
         return m % 2 == 1 ? s[m / 2] : 0.5 * (s[m / 2 - 1] + s[m / 2])
+    }
+
+    /// The `q` quantile of `values` (nearest rank, rounded toward the extreme), nil when empty.
+    static func quantile(_ values: [Double], _ q: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let position = q * Double(s.count - 1)
+        return s[Int(q < 0.5 ? position.rounded(.down) : position.rounded(.up))]
     }
 
     /// An early-but-robust value (25th percentile; the minimum for two values).
