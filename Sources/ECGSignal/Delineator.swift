@@ -45,6 +45,10 @@ public struct TemplateDelineation: Sendable, Hashable {
 public struct Delineator: Sendable {
     /// Fraction of the maximum QRS slope that marks a significant QRS slope.
     public var qrsSignificantSlope: Double = 0.25
+    /// The same for the QRS end (nil = `qrsSignificantSlope`).
+    public var qrsSignificantSlopeEnd: Double?
+    /// Smoothing of the slope envelope, ms.
+    public var slopeSmoothing: Double = 8
     /// Slope fraction below which the QRS has begun/ended.
     public var qrsOnsetSlope: Double = 0.04
     public var qrsOffsetSlope: Double = 0.05
@@ -79,13 +83,14 @@ public struct Delineator: Sendable {
         d[n - 1] = d[n - 2]
         var a = d.map { abs($0) }
         // Light smoothing of the slope envelope (~8 ms).
-        let sw = max(1, ms(8))
+        let sw = max(1, ms(slopeSmoothing))
         if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
         let core0 = max(1, c - ms(60)), core1 = min(n - 2, c + ms(60))
         var smax: Float = 0
         for k in core0...core1 { smax = max(smax, a[k]) }
         guard smax > 0 else { return result }
         let significant = Float(qrsSignificantSlope) * smax
+        let significantEnd = Float(qrsSignificantSlopeEnd ?? qrsSignificantSlope) * smax
         let search0 = max(1, c - ms(120)), search1 = min(n - 2, c + ms(140))
         var first = c, last = c
         for k in search0...c where a[k] >= significant {
@@ -94,7 +99,7 @@ public struct Delineator: Sendable {
         }
         var k = search1
         while k >= c {
-            if a[k] >= significant {
+            if a[k] >= significantEnd {
                 last = k
                 break
             }
