@@ -50,12 +50,14 @@ public struct NightlyReports: Sendable {
         return candidate
     }
 
-    /// Removes leftovers of killed processes: temporary files, folders being deleted, and
-    /// staging folders that no unfinished run owns.
-    public func removeLeftovers(keepingStaging: Set<String>) throws {
+    /// Removes leftovers of killed processes (called after recovery, under the lock):
+    /// temporary files, folders being deleted, staging folders and the report writer's own
+    /// partial folders (`..staging-N.partial-…`, `..staging-N.old-…`).
+    public func removeLeftovers() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         for name in names {
-            if name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") || (name.hasPrefix(".staging-") && !keepingStaging.contains(name)) {
+            if name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") || name.hasPrefix(".staging-") || name.hasPrefix("..staging-")
+                || (name.hasPrefix(".") && name.contains(".tmp-")) {
                 try removeTree(url.appendingPathComponent(name))
             }
         }
