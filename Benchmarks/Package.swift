@@ -13,6 +13,7 @@ let package = Package(
     targets: [
         .executableTarget(name: "bench-formats", dependencies: [.product(name: "ECGFormats", package: "kmerl")]),
         .executableTarget(name: "bench-knowledge", dependencies: [.product(name: "Knowledge", package: "kmerl")]),
+        .executableTarget(name: "bench-extraction", dependencies: [.product(name: "Knowledge", package: "kmerl")]),
         .executableTarget(
             name: "bench-signal",
             dependencies: [.product(name: "ECGSignal", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]

@@ -1,0 +1,92 @@
+import Foundation
+import Knowledge
+
+// bench-extraction [--folds 1-8|9|1-9] [--errors CODE,CODE] [--limit N] [--repeat N] [--data DIR] [--ontology XML]
+//
+// Scores report extraction against PTB-XL scp_codes (ExtractionEvaluation) and measures the
+// extraction speed on one core over every PTB-XL report.
+
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent().deletingLastPathComponent()
+nonisolated(unsafe) var arguments = Array(CommandLine.arguments.dropFirst())
+func option(_ name: String) -> String? {
+    guard let index = arguments.firstIndex(of: name), index + 1 < arguments.count else { return nil }
+    let value = arguments[index + 1]
+    arguments.removeSubrange(index...index + 1)
+    return value
+}
+func folds(_ text: String) -> Set<Int> {
+    var result: Set<Int> = []
+    for part in text.split(separator: ",") {
+        let bounds = part.split(separator: "-").compactMap { Int($0) }
+        if bounds.count == 2 { result.formUnion(bounds[0]...bounds[1]) } else if let one = bounds.first { result.insert(one) }
+    }
+    return result
+}
+let data = URL(fileURLWithPath: option("--data") ?? root.deletingLastPathComponent().appendingPathComponent("shared/data").path)
+let ontologyURL = URL(fileURLWithPath: option("--ontology") ?? root.appendingPathComponent("Ontology/kmerl-ontology.xml").path)
+let foldSpec = option("--folds") ?? "1-8"
+let errorCodes = Set((option("--errors") ?? "").split(separator: ",").map(String.init))
+let limit = Int(option("--limit") ?? "12") ?? 12
+let repeats = Int(option("--repeat") ?? "5") ?? 5
+let database = data.appendingPathComponent("ptbxl/ptbxl_database.csv")
+if let text = option("--text") {
+    // Debug one text: print every mention.
+    do {
+        let extractor = Extractor(concepts: try Ontology.load(contentsOf: ontologyURL).concepts)
+        for mention in extractor.extract(text) {
+            let characters = Array(text)
+            print("\(mention.conceptID) \(mention.assertion.rawValue) '\(String(characters[mention.start..<mention.end]))' leads=\(mention.leads.map(\.name)) location=\(mention.location ?? "-") severity=\(mention.severity ?? "-") acuity=\(mention.acuity ?? "-")")
+        }
+    } catch {
+        print("error: \(error)")
+    }
+    exit(0)
+}
+
+do {
+    let clock = ContinuousClock()
+    var start = clock.now
+    let ontology = try Ontology.load(contentsOf: ontologyURL)
+    let loadTime = clock.now - start
+    start = clock.now
+    let extractor = Extractor(concepts: ontology.concepts)
+    let compileTime = clock.now - start
+    print("ontology \(ontology.version): \(ontology.concepts.count) concepts, loaded+validated in \(loadTime), lexicon compiled in \(compileTime)")
+
+    let evaluation = try ExtractionEvaluation.run(
+        database: database, ontology: ontology, folds: folds(foldSpec), collectDisagreementsFor: errorCodes)
+    print(evaluation.table())
+    for code in errorCodes.sorted() {
+        for missed in [true, false] {
+            let list = evaluation.disagreements.filter { $0.code == code && $0.missed == missed }
+            print("\n== \(code) \(missed ? "missed (false negatives)" : "extra (false positives)"): \(list.count)")
+            for item in list.prefix(limit) {
+                let mentions = extractor.extract(item.report).map { "\($0.conceptID)/\($0.assertion.rawValue)" }
+                print("  [\(item.ecgID)] \(item.report.prefix(240))\n      -> \(mentions.joined(separator: " "))")
+            }
+        }
+    }
+
+    // Speed: every PTB-XL report, `repeats` passes, one core.
+    let reader = try CSVReader(url: database)
+    guard let column = reader.column(named: "report") else {
+        FileHandle.standardError.write(Data("bench-extraction: \(database.path): no report column\n".utf8))
+        exit(1)
+    }
+    var texts: [String] = []
+    while try reader.nextRecord() { texts.append(try reader.string(at: column, column: "report")) }
+    var mentions = 0
+    start = clock.now
+    for _ in 0..<repeats {
+        for text in texts { mentions += extractor.extract(text).count }
+    }
+    let elapsed = clock.now - start
+    let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+    let perSecond = Double(texts.count * repeats) / seconds
+    print(String(format: "speed: %d reports x %d passes in %.3f s = %.0f reports/s on one core (%d mentions per pass)",
+                 texts.count, repeats, seconds, perSecond, mentions / max(repeats, 1)))
+} catch {
+    FileHandle.standardError.write(Data("bench-extraction: \(error)\n".utf8))
+    exit(1)
+}

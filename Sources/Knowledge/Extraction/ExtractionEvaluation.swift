@@ -1,0 +1,183 @@
+import Foundation
+
+/// Compares extraction with the SCP-ECG statements of PTB-XL (`ptbxl_database.csv`, column
+/// `scp_codes`): per statement precision, recall and F1, and their micro average.
+///
+/// A report is positive for a statement when the statement is a key of `scp_codes` (any
+/// likelihood); it is predicted positive when a concept carrying that SCP code is found present or
+/// uncertain. Ancestors do not count for their children: a mention of `MI` is not a mention of `IMI`.
+public struct ExtractionEvaluation: Sendable {
+    /// Counts and scores for one SCP statement.
+    public struct Score: Sendable, Hashable {
+        public var code: String
+        /// Reports labelled with the statement.
+        public var support: Int
+        /// Reports where the statement was predicted.
+        public var predicted: Int
+        /// Reports both labelled and predicted.
+        public var truePositives: Int
+
+        public var precision: Double { predicted == 0 ? 0 : Double(truePositives) / Double(predicted) }
+        public var recall: Double { support == 0 ? 0 : Double(truePositives) / Double(support) }
+        public var f1: Double { support + predicted == 0 ? 0 : 2 * Double(truePositives) / Double(support + predicted) }
+    }
+
+    /// One report where extraction and labels disagree on a statement (for error analysis).
+    public struct Disagreement: Sendable, Hashable {
+        public var ecgID: String
+        public var code: String
+        /// `true`: labelled but not found (false negative); `false`: found but not labelled.
+        public var missed: Bool
+        public var report: String
+    }
+
+    /// The folds evaluated.
+    public var folds: [Int]
+    /// Reports evaluated.
+    public var reports: Int
+    /// Statements counted in the micro average need at least this many labelled reports.
+    public var minimumSupport: Int
+    /// Every SCP statement of the ontology, sorted by support (descending).
+    public var scores: [Score]
+    /// Disagreements, when requested.
+    public var disagreements: [Disagreement]
+    /// Wall time of extraction alone (seconds), all reports.
+    public var extractionSeconds: Double
+
+    /// Scores with `support >= minimumSupport`.
+    public var frequentScores: [Score] { scores.filter { $0.support >= minimumSupport } }
+
+    /// Micro-averaged precision, recall and F1 over the frequent statements.
+    public var micro: (precision: Double, recall: Double, f1: Double) {
+        let frequent = frequentScores
+        let tp = frequent.reduce(0) { $0 + $1.truePositives }
+        let predicted = frequent.reduce(0) { $0 + $1.predicted }
+        let support = frequent.reduce(0) { $0 + $1.support }
+        let precision = predicted == 0 ? 0 : Double(tp) / Double(predicted)
+        let recall = support == 0 ? 0 : Double(tp) / Double(support)
+        let f1 = support + predicted == 0 ? 0 : 2 * Double(tp) / Double(support + predicted)
+        return (precision, recall, f1)
+    }
+
+    /// Errors of the evaluation input.
+    public struct InputError: Error, Sendable, CustomStringConvertible {
+        public var file: String
+        public var line: Int
+        public var message: String
+        public var description: String { "\(file):\(line): \(message)" }
+    }
+
+    /// Runs the extractor over the PTB-XL reports of `folds` in `database` and scores it.
+    /// `collectDisagreementsFor` names statements whose disagreements are kept (empty: none).
+    public static func run(
+        database: URL, ontology: Ontology, folds: Set<Int>, minimumSupport: Int = 20,
+        collectDisagreementsFor codes: Set<String> = []
+    ) throws -> ExtractionEvaluation {
+        let extractor = Extractor(concepts: ontology.concepts)
+        // Concept index → SCP code.
+        var scpOfConcept: [String: String] = [:]
+        for concept in ontology.concepts {
+            if let code = concept.codes.first(where: { $0.system == .scp }) { scpOfConcept[concept.id] = code.code }
+        }
+        let statements = Set(scpOfConcept.values)
+
+        let reader = try CSVReader(url: database)
+        guard let idColumn = reader.column(named: "ecg_id"), let reportColumn = reader.column(named: "report"),
+            let codesColumn = reader.column(named: "scp_codes"), let foldColumn = reader.column(named: "strat_fold")
+        else {
+            throw InputError(file: database.path, line: 1, message: "needs the columns ecg_id, report, scp_codes and strat_fold")
+        }
+        var support: [String: Int] = [:]
+        var predicted: [String: Int] = [:]
+        var truePositives: [String: Int] = [:]
+        var disagreements: [Disagreement] = []
+        var reports = 0
+        var seconds = 0.0
+        let clock = ContinuousClock()
+        while try reader.nextRecord() {
+            guard let fold = Int(try reader.string(at: foldColumn, column: "strat_fold").trimmingWhitespace()),
+                folds.contains(fold)
+            else { continue }
+            reports += 1
+            let text = try reader.string(at: reportColumn, column: "report")
+            let labels = parseCodes(try reader.string(at: codesColumn, column: "scp_codes")).filter(statements.contains)
+            let start = clock.now
+            let mentions = extractor.extract(text)
+            seconds += (clock.now - start).seconds
+            var found: Set<String> = []
+            for mention in mentions where mention.assertion == .present || mention.assertion == .uncertain {
+                if let code = scpOfConcept[mention.conceptID] { found.insert(code) }
+            }
+            for code in labels {
+                support[code, default: 0] += 1
+                if found.contains(code) { truePositives[code, default: 0] += 1 }
+            }
+            for code in found { predicted[code, default: 0] += 1 }
+            if !codes.isEmpty {
+                let id = try reader.string(at: idColumn, column: "ecg_id")
+                for code in codes.intersection(labels).subtracting(found) {
+                    disagreements.append(Disagreement(ecgID: id, code: code, missed: true, report: text))
+                }
+                for code in codes.intersection(found).subtracting(labels) {
+                    disagreements.append(Disagreement(ecgID: id, code: code, missed: false, report: text))
+                }
+            }
+        }
+        let scores = statements.map {
+            Score(code: $0, support: support[$0, default: 0], predicted: predicted[$0, default: 0], truePositives: truePositives[$0, default: 0])
+        }.sorted { ($0.support, $1.code) > ($1.support, $0.code) }
+        return ExtractionEvaluation(
+            folds: folds.sorted(), reports: reports, minimumSupport: minimumSupport, scores: scores,
+            disagreements: disagreements, extractionSeconds: seconds)
+    }
+
+    /// The keys of a PTB-XL `scp_codes` dictionary literal (`{'NORM': 100.0, 'SR': 0.0}`).
+    public static func parseCodes(_ literal: String) -> Set<String> {
+        var result: Set<String> = []
+        var current: String? = nil
+        var expectingKey = true
+        for character in literal {
+            if var open = current {
+                if character == "'" {
+                    if expectingKey { result.insert(open) }
+                    current = nil
+                    expectingKey = false
+                } else {
+                    open.append(character)
+                    current = open
+                }
+            } else if character == "'" {
+                current = ""
+            } else if character == "," || character == "{" {
+                expectingKey = true
+            }
+        }
+        return result
+    }
+
+    /// A plain-text table: one line per statement, then the micro average.
+    public func table() -> String {
+        var lines = ["code       support predicted   tp  precision  recall      f1"]
+        for score in scores where score.support > 0 || score.predicted > 0 {
+            let mark = score.support >= minimumSupport ? "" : "  (support < \(minimumSupport), not in micro average)"
+            lines.append(
+                score.code.padding(toLength: 10, withPad: " ", startingAt: 0)
+                    + String(format: " %7d %9d %4d %10.3f %7.3f %7.3f", score.support, score.predicted, score.truePositives,
+                        score.precision, score.recall, score.f1) + mark)
+        }
+        let micro = self.micro
+        lines.append(
+            String(
+                format: "micro average over %d statements with support >= %d: precision %.4f recall %.4f F1 %.4f (%d reports, folds %@)",
+                frequentScores.count, minimumSupport, micro.precision, micro.recall, micro.f1, reports,
+                folds.map(String.init).joined(separator: ",")))
+        return lines.joined(separator: "\n")
+    }
+}
+
+extension Duration {
+    fileprivate var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) * 1e-18
+    }
+}
