@@ -29,6 +29,8 @@ public struct MeasurementPipeline: Sendable {
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
     /// their offsets (0 = earliest to latest, 0.5 = median lead).
     public var globalQRSQuantile = 0.4
+    /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
+    public var keepMedianBeats = false
 
     /// A pipeline with the default settings.
     public init() {}
@@ -158,8 +160,10 @@ public struct MeasurementPipeline: Sendable {
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
+        if keepMedianBeats { result.medianBeatFiducial = before }
         for p in usable {
             guard let d = delineations[p.index], let x = templates[p.index] else { continue }
+            if keepMedianBeats { result.leads[p.index].medianBeat = x }
             result.leads[p.index].boundaries = WaveBoundaries(
                 pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
                 qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
@@ -197,9 +201,10 @@ public struct MeasurementPipeline: Sendable {
         let tOffsets = all.compactMap(\.tOffset)
         if tOffsets.count * 2 >= all.count { global.tOffset = Self.robustHigh(tOffsets) }
         result.boundaries = global
-        if let on = global.qrsOnset, let off = global.qrsOffset, off > on { result.qrsDuration = off - on }
-        if let p = global.pOnset, let q = global.qrsOnset, q > p { result.prInterval = q - p }
-        if let t = global.tOffset, let q = global.qrsOnset, t > q {
+        // Intervals outside physiological ranges are delineation failures (or not an ECG): left out.
+        if let on = global.qrsOnset, let off = global.qrsOffset, off - on >= 30, off - on <= 280 { result.qrsDuration = off - on }
+        if let p = global.pOnset, let q = global.qrsOnset, q - p >= 50, q - p <= 450 { result.prInterval = q - p }
+        if let t = global.tOffset, let q = global.qrsOnset, t - q >= 150, t - q <= 750 {
             result.qtInterval = t - q
             if let rrMean = result.rrMean, rrMean > 0 {
                 let seconds = rrMean / 1000
