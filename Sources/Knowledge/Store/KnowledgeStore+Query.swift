@@ -237,7 +237,7 @@ extension KnowledgeStore {
                 db,
                 sql: """
                     SELECT m.report_id, m.concept_id, m.start, m."end", m.assertion, m.leads, m.location, m.severity, m.acuity
-                    FROM mentions m ORDER BY m.report_id, m.id
+                    FROM mentions m ORDER BY m.id
                     """)
             while let row = try mentions.next() {
                 guard let i = index[row["report_id"]] else { continue }
