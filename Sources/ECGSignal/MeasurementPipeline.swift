@@ -16,7 +16,7 @@ public struct MeasurementPipeline: Sendable {
     /// The template-beat delineator.
     public var delineator = Delineator()
     /// At most this many beats form a lead's median beat.
-    public var maximumTemplateBeats = 13
+    public var maximumTemplateBeats = 30
     /// Template window before / after the fiducial point, seconds.
     public var templateBefore = 0.45
     public var templateAfter = 0.70
@@ -29,6 +29,8 @@ public struct MeasurementPipeline: Sendable {
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
     /// their offsets (0 = earliest to latest, 0.5 = median lead).
     public var globalQRSQuantile = 0.4
+    /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
+    public var keepMedianBeats = false
 
     /// A pipeline with the default settings.
     public init() {}
@@ -158,8 +160,10 @@ public struct MeasurementPipeline: Sendable {
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
+        if keepMedianBeats { result.medianBeatFiducial = before }
         for p in usable {
             guard let d = delineations[p.index], let x = templates[p.index] else { continue }
+            if keepMedianBeats { result.leads[p.index].medianBeat = x }
             result.leads[p.index].boundaries = WaveBoundaries(
                 pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
                 qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
@@ -197,9 +201,10 @@ public struct MeasurementPipeline: Sendable {
         let tOffsets = all.compactMap(\.tOffset)
         if tOffsets.count * 2 >= all.count { global.tOffset = Self.robustHigh(tOffsets) }
         result.boundaries = global
-        if let on = global.qrsOnset, let off = global.qrsOffset, off > on { result.qrsDuration = off - on }
-        if let p = global.pOnset, let q = global.qrsOnset, q > p { result.prInterval = q - p }
-        if let t = global.tOffset, let q = global.qrsOnset, t > q {
+        // Intervals outside physiological ranges are delineation failures (or not an ECG): left out.
+        if let on = global.qrsOnset, let off = global.qrsOffset, off - on >= 30, off - on <= 280 { result.qrsDuration = off - on }
+        if let p = global.pOnset, let q = global.qrsOnset, q - p >= 50, q - p <= 450 { result.prInterval = q - p }
+        if let t = global.tOffset, let q = global.qrsOnset, t - q >= 150, t - q <= 750 {
             result.qtInterval = t - q
             if let rrMean = result.rrMean, rrMean > 0 {
                 let seconds = rrMean / 1000
@@ -261,35 +266,39 @@ public struct MeasurementPipeline: Sendable {
         return (0..<maximumTemplateBeats).map { typical[Int(Double($0) * step)] }
     }
 
-    /// The sample-wise median of the windows [b − before, b + after] around `beats` (positions that
+    /// The sample-wise trimmed mean (without the extremes) of the windows [b − before, b + after] around `beats` (positions that
     /// no beat covers take the nearest covered value).
     static func medianBeat(_ x: [Float], beats: [Int], before: Int, after: Int, only window: ClosedRange<Int>? = nil) -> [Float] {
         let length = before + after + 1
         var template = [Float](repeating: .nan, count: length)
-        var values = [Float](repeating: 0, count: max(1, beats.count))
         let starts = beats.map { $0 - before }
         x.withUnsafeBufferPointer { s in
             template.withUnsafeMutableBufferPointer { t in
-                values.withUnsafeMutableBufferPointer { v in
+                do {
                     starts.withUnsafeBufferPointer { st in
                         let count = s.count
                         let positions = window.map { max(0, $0.lowerBound)...min(length - 1, $0.upperBound) } ?? 0...(length - 1)
                         for j in positions {
+                            // Trimmed mean: the mean without the smallest and largest value (robust to
+                            // one odd beat, less noisy than the median, and linear time).
                             var m = 0
+                            var sum: Float = 0
+                            var lo = Float.infinity
+                            var hi = -Float.infinity
                             for b in 0..<st.count {
                                 let k = st[b] + j
                                 if k < 0 || k >= count { continue }
-                                // Insertion into the sorted prefix.
                                 let value = s[k]
-                                var i = m
-                                while i > 0, v[i - 1] > value {
-                                    v[i] = v[i - 1]
-                                    i -= 1
-                                }
-                                v[i] = value
+                                sum += value
+                                lo = min(lo, value)
+                                hi = max(hi, value)
                                 m += 1
                             }
-                            if m > 0 { t[j] = m & 1 == 1 ? v[m >> 1] : 0.5 * (v[(m >> 1) - 1] + v[m >> 1]) }
+                            if m >= 3 {
+                                t[j] = (sum - lo - hi) / Float(m - 2)
+                            } else if m > 0 {
+                                t[j] = sum / Float(m)
+                            }
                         }
                     }
                 }
