@@ -30,6 +30,19 @@ let errorCodes = Set((option("--errors") ?? "").split(separator: ",").map(String
 let limit = Int(option("--limit") ?? "12") ?? 12
 let repeats = Int(option("--repeat") ?? "5") ?? 5
 let database = data.appendingPathComponent("ptbxl/ptbxl_database.csv")
+if let text = option("--text") {
+    // Debug one text: print every mention.
+    do {
+        let extractor = Extractor(concepts: try Ontology.load(contentsOf: ontologyURL).concepts)
+        for mention in extractor.extract(text) {
+            let characters = Array(text)
+            print("\(mention.conceptID) \(mention.assertion.rawValue) '\(String(characters[mention.start..<mention.end]))' leads=\(mention.leads.map(\.name)) location=\(mention.location ?? "-") severity=\(mention.severity ?? "-") acuity=\(mention.acuity ?? "-")")
+        }
+    } catch {
+        print("error: \(error)")
+    }
+    exit(0)
+}
 
 do {
     let clock = ContinuousClock()
