@@ -107,8 +107,9 @@ enum KnowledgeSchema {
                 t.column("severity", .text)
                 t.column("acuity", .text)
             }
+            // By concept for query excerpts. No index by report: mentions are written right after
+            // their report, so rowid order is report order, and reports are never deleted one by one.
             try db.create(index: "mentions_by_concept", on: "mentions", columns: ["concept_id", "report_id"])
-            try db.create(index: "mentions_by_report", on: "mentions", columns: ["report_id"])
 
             try db.create(table: "concept_report_counts") { t in
                 t.column("concept_id", .text).notNull()

@@ -165,9 +165,24 @@ extension KnowledgeStore {
         let upper = min(max(lower, end), characters.count)
         let from = max(0, lower - context)
         let to = min(characters.count, upper + context)
-        let before = String(characters[from..<lower])
-        let words = String(characters[lower..<upper])
-        let after = String(characters[upper..<to])
+        // Runs of spaces and line breaks (PTB-XL pads its reports) read as one space.
+        func squeeze(_ slice: ArraySlice<Character>) -> String {
+            var out = ""
+            var lastWasSpace = false
+            for character in slice {
+                if character.isWhitespace {
+                    if !lastWasSpace { out.append(" ") }
+                    lastWasSpace = true
+                } else {
+                    out.append(character)
+                    lastWasSpace = false
+                }
+            }
+            return out
+        }
+        let before = squeeze(characters[from..<lower])
+        let words = squeeze(characters[lower..<upper])
+        let after = squeeze(characters[upper..<to])
         let marked = (from > 0 ? "…" : "") + before + "[[" + words + "]]" + after + (to < characters.count ? "…" : "")
         return (marked, words)
     }
@@ -222,7 +237,7 @@ extension KnowledgeStore {
                 db,
                 sql: """
                     SELECT m.report_id, m.concept_id, m.start, m."end", m.assertion, m.leads, m.location, m.severity, m.acuity
-                    FROM mentions m ORDER BY m.report_id, m.id
+                    FROM mentions m ORDER BY m.id
                     """)
             while let row = try mentions.next() {
                 guard let i = index[row["report_id"]] else { continue }

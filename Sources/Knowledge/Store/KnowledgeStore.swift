@@ -142,7 +142,8 @@ extension StandardLead {
 enum LeadSet {
     /// `II;III;aVF`, in display order.
     static func text(_ leads: [StandardLead]) -> String {
-        Set(leads).sorted().map(\.name).joined(separator: ";")
+        if leads.isEmpty { return "" }
+        return Set(leads).sorted().map(\.name).joined(separator: ";")
     }
 
     static func mask(_ leads: [StandardLead]) -> Int {
