@@ -110,3 +110,27 @@ import Testing
         #expect(mentions("sinusrhythmus\r\nlinksschenkelblock").map(\.start) == [0, 14])
     }
 }
+
+@Suite struct ExtractorCoordinationTests {
+    func found(_ text: String) -> [String] {
+        ExtractorTests.extractor.extract(text).map { "\($0.conceptID)/\($0.assertion.rawValue)/\($0.acuity ?? "-")" }
+    }
+
+    @Test func coordinatedLocationsNameBothInfarctions() {
+        // PTB-XL ecg_id 955: "old anterolateral and inferior myocardial infarction".
+        #expect(found("sinus arrhythmia. old anterolateral and inferior myocardial infarction.")
+            == ["SARRH/present/-", "ALMI/present/old", "IMI/present/old"])
+        // German device text: "mÖglicher chronischer inferiorer,anteriorer infarkt".
+        #expect(found("mÖglicher chronischer inferiorer,anteriorer infarkt") == ["IMI/uncertain/old", "ASMI/uncertain/old"])
+    }
+
+    @Test func genericStatementsAndNonFindingNegationsDoNotLeak() {
+        // "this is most commonly due to ischaemic heart disease" is about LBBB in general.
+        #expect(found("sinus rhythm. left bundle branch block, this is most commonly due to    ischaemic heart disease.")
+            == ["SR/present/-", "CLBBB/present/-"])
+        // "keine p-welle erkannt" negates the P wave, not the bundle branch block after it.
+        #expect(found("regelmÄssiger rhythmus, keine p-welle erkannt lagetyp normal unvollstÄndiger rechtsschenkelblock")
+            == ["IRBBB/present/-"])
+        #expect(found("minor non-specific st segment depression in i, avl.") == ["STD_/present/-"])
+    }
+}
