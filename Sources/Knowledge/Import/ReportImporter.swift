@@ -78,7 +78,9 @@ public struct ReportImporter: Sendable {
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let file = url.standardizedFileURL.path
         let extract = self.extract
-        return try store.write("import \(url.path)") { db in
+        // Foreign keys are not checked per row: every reference is to a row this transaction
+        // has just inserted (the run, the report).
+        return try store.writeTrustedReferences("import \(url.path)") { db in
             // A large import modifies more pages than the default 2 MiB cache holds; spilling them
             // to the WAL mid-transaction and reading them back dominated the profile.
             let previousCache = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
