@@ -98,8 +98,8 @@ public struct ReportImporter: Sendable {
             let insertReport = try BoundInsert(
                 db,
                 sql: """
-                    INSERT INTO reports (import_run_id, source_file, source_format, external_id, line, text, content_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
+                    INSERT INTO reports (import_run_id, external_id, line, text, content_hash)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
                     """)
             let insertMention = try BoundInsert(
                 db,
@@ -115,7 +115,6 @@ public struct ReportImporter: Sendable {
             var skipped = 0
             var skippedByReason: [String: Int] = [:]
             var skippedExamples: [String] = []
-            let formatName = source.format.rawValue
             // Two-stage pipeline: a producer thread parses rows, hashes them, extracts their
             // mentions and counts them; this (the writer's) thread only inserts. The queue between
             // them holds at most a few batches, so memory stays flat.
@@ -137,12 +136,10 @@ public struct ReportImporter: Sendable {
                 var isNew = [Bool](repeating: true, count: batch.reports.count)
                 for (index, report) in batch.reports.enumerated() {
                     insertReport.bind(1, runID)
-                    insertReport.bind(2, file)
-                    insertReport.bind(3, formatName)
-                    insertReport.bind(4, report.externalID)
-                    insertReport.bind(5, report.line)
-                    insertReport.bind(6, report.text)
-                    insertReport.bind(7, report.hash)
+                    insertReport.bind(2, report.externalID)
+                    insertReport.bind(3, report.line)
+                    insertReport.bind(4, report.text)
+                    insertReport.bind(5, report.hash)
                     try insertReport.execute()
                     if db.changesCount == 0 {
                         present += 1
