@@ -78,7 +78,9 @@ public struct ReportImporter: Sendable {
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let file = url.standardizedFileURL.path
         let extract = self.extract
-        return try store.write("import \(url.path)") { db in
+        // Foreign keys are not checked per row: every reference is to a row this transaction
+        // has just inserted (the run, the report).
+        return try store.writeTrustedReferences("import \(url.path)") { db in
             // A large import modifies more pages than the default 2 MiB cache holds; spilling them
             // to the WAL mid-transaction and reading them back dominated the profile.
             let previousCache = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
@@ -96,8 +98,8 @@ public struct ReportImporter: Sendable {
             let insertReport = try BoundInsert(
                 db,
                 sql: """
-                    INSERT INTO reports (import_run_id, source_file, source_format, external_id, line, text, content_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
+                    INSERT INTO reports (import_run_id, external_id, line, text, content_hash)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
                     """)
             let insertMention = try BoundInsert(
                 db,
@@ -113,7 +115,6 @@ public struct ReportImporter: Sendable {
             var skipped = 0
             var skippedByReason: [String: Int] = [:]
             var skippedExamples: [String] = []
-            let formatName = source.format.rawValue
             // Two-stage pipeline: a producer thread parses rows, hashes them, extracts their
             // mentions and counts them; this (the writer's) thread only inserts. The queue between
             // them holds at most a few batches, so memory stays flat.
@@ -135,12 +136,10 @@ public struct ReportImporter: Sendable {
                 var isNew = [Bool](repeating: true, count: batch.reports.count)
                 for (index, report) in batch.reports.enumerated() {
                     insertReport.bind(1, runID)
-                    insertReport.bind(2, file)
-                    insertReport.bind(3, formatName)
-                    insertReport.bind(4, report.externalID)
-                    insertReport.bind(5, report.line)
-                    insertReport.bind(6, report.text)
-                    insertReport.bind(7, report.hash)
+                    insertReport.bind(2, report.externalID)
+                    insertReport.bind(3, report.line)
+                    insertReport.bind(4, report.text)
+                    insertReport.bind(5, report.hash)
                     try insertReport.execute()
                     if db.changesCount == 0 {
                         present += 1

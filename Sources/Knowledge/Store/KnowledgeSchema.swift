@@ -81,9 +81,8 @@ enum KnowledgeSchema {
             }
             try db.create(table: "reports") { t in
                 t.autoIncrementedPrimaryKey("id")
+                // The source file and format are the import run's (not repeated per report).
                 t.column("import_run_id", .integer).notNull().references("import_runs")
-                t.column("source_file", .text).notNull()
-                t.column("source_format", .text).notNull()
                 t.column("external_id", .text).notNull()
                 t.column("line", .integer).notNull()
                 t.column("text", .text).notNull()
