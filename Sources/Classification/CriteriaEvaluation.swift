@@ -2,6 +2,7 @@ import ECGCore
 import ECGSignal
 import Foundation
 import Knowledge
+import Reports
 
 /// The outcome of checking one ontology criterion against a record's measurements.
 public struct CriterionOutcome: Sendable, Hashable {
@@ -161,9 +162,9 @@ public enum CriteriaEvaluation {
     /// Formats a value with the precision its unit deserves.
     public static func format(_ value: Double, unit: String) -> String {
         switch unit.lowercased() {
-        case "mv": String(format: "%.2f", value)
-        case "ms", "bpm", "deg", "/min": String(format: "%.0f", value)
-        default: abs(value) < 10 ? String(format: "%.2f", value) : String(format: "%.0f", value)
+        case "mv": NumberText.fixed(value, 2)
+        case "ms", "bpm", "deg", "/min": NumberText.fixed(value, 0)
+        default: abs(value) < 10 ? NumberText.fixed(value, 2) : NumberText.fixed(value, 0)
         }
     }
 

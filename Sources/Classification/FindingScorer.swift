@@ -2,6 +2,7 @@ import ECGCore
 import ECGSignal
 import Foundation
 import Knowledge
+import Reports
 
 /// What the encoder says about one concept for one record, before the measurement criteria.
 public struct EncoderScore: Sendable, Hashable {
@@ -76,7 +77,7 @@ public struct FindingScorer: Sendable {
         evidence.append(
             Evidence(
                 kind: "encoder",
-                text: String(format: "encoder probability %.2f (similarity %.3f)", encoder.probability, encoder.similarity),
+                text: "encoder probability \(NumberText.fixed(encoder.probability, 2)) (similarity \(NumberText.fixed(encoder.similarity, 3)))",
                 leads: supportingLeads,
                 supports: encoder.probability >= bands.possible))
         let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < bands.borderlineMargin }

@@ -51,13 +51,7 @@ public enum CSV {
 
     /// A number with at most `decimals` decimals, trailing zeros removed (`0.5`, `120`, `-0.12`).
     public static func formatNumber(_ value: Double, decimals: Int) -> String {
-        var text = String(format: "%.\(decimals)f", value)
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        if text == "-0" { text = "0" }
-        return text
+        NumberText.trimmed(value, decimals)
     }
 
     /// One CSV line (CRLF-free: lines end in `\n`).
@@ -118,6 +112,12 @@ public final class CSVFileWriter {
     /// Appends one row.
     public func write(_ cells: [CSVCell]) throws {
         buffer.append(contentsOf: CSV.line(cells).utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Appends rows already formatted with `CSV.line` (formatted in parallel by the caller).
+    public func writeFormatted(_ lines: String) throws {
+        buffer.append(contentsOf: lines.utf8)
         if buffer.count >= 1 << 16 { try flush() }
     }
 

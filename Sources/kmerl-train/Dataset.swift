@@ -1,4 +1,5 @@
 import ECGCore
+import ECGFormats
 import Foundation
 import KMERLModel
 
@@ -25,8 +26,8 @@ struct PairedCorpus {
             entities.append(e)
         }
         let index = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($1.id, $0) })
-        let headers = PTBXLRecords.headers(in: records)
-        guard !headers.isEmpty else { throw PTBXLRecords.Failure(description: "\(records.path): no WFDB headers (*.hea) found") }
+        let headers = RecordFiles.headers(in: records)
+        guard !headers.isEmpty else { throw RecordFiles.Failure(description: "\(records.path): no WFDB headers (*.hea) found") }
         let pre = LeadPreprocessor(sampleRate: configuration.sampleRate, length: configuration.length)
         var samples: [TrainingSample] = []
         var folds: [Int] = []
@@ -39,7 +40,7 @@ struct PairedCorpus {
                 continue
             }
             let record: ECGRecord
-            do { record = try PTBXLRecords.read(header: h) } catch {
+            do { record = try ECGReader.read(h) } catch {
                 log("warning: \(error)")
                 skipped += 1
                 continue

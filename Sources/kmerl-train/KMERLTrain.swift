@@ -25,6 +25,11 @@ struct CorpusOptions: ParsableArguments {
     var ptbxlURL: URL { ptbxl.map { URL(fileURLWithPath: $0) } ?? recordsURL.deletingLastPathComponent() }
 }
 
+/// Prints a line to standard output unbuffered (progress must show when stdout is a file).
+func say(_ s: String) {
+    FileHandle.standardOutput.write(Data((s + "\n").utf8))
+}
+
 func printError(_ s: String) {
     FileHandle.standardError.write(Data((s + "\n").utf8))
 }
@@ -65,7 +70,7 @@ struct Fit: AsyncParsableCommand {
         let config = EncoderConfiguration()
         let corpusData = try await PairedCorpus.load(records: corpus.recordsURL, ptbxl: corpus.ptbxlURL, configuration: config, log: printError)
         let (train, val, valLabels) = corpusData.split(validationFold: validationFold)
-        print("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities")
+        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities")
         var options = TrainingOptions()
         options.epochs = epochs
         options.seed = seed
@@ -84,7 +89,7 @@ struct Fit: AsyncParsableCommand {
             let t0 = Date()
             let losses = await trainer.runEpoch(&state, samples: train)
             let dt = Date().timeIntervalSince(t0)
-            print(String(format: "epoch %3d/%d  %@  %.1f s", state.epoch, epochs, losses.description, dt))
+            say(String(format: "epoch %3d/%d  %@  %.1f s", state.epoch, epochs, losses.description, dt))
             try state.write(to: checkpointURL)
         }
         var card = ModelCard()
