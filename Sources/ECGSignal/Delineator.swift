@@ -176,6 +176,38 @@ public struct Delineator: Sendable {
         return result
     }
 
+    /// QRS onset and offset (template indices) from the mean of the leads' normalised slope
+    /// envelopes: where fewer than `onsetLevel` / `offsetLevel` (fraction of the leads' maximal
+    /// QRS slopes, on average) remain active. A multi-lead consensus that does not depend on any
+    /// one lead.
+    public func consensusQRS(_ templates: [[Float]], fiducial c: Int, sampleRate fs: Double, onsetLevel: Double, offsetLevel: Double) -> (onset: Int, offset: Int)? {
+        guard let n = templates.first?.count, n > 8, c > 2, c < n - 2, fs > 0 else { return nil }
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        var envelope = [Float](repeating: 0, count: n)
+        var used = 0
+        for x in templates where x.count == n {
+            var a = [Float](repeating: 0, count: n)
+            for k in 1..<(n - 1) { a[k] = abs(x[k + 1] - x[k - 1]) * 0.5 }
+            let sw = max(1, ms(slopeSmoothing))
+            if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
+            var smax: Float = 0
+            for k in max(1, c - ms(60))...min(n - 2, c + ms(60)) { smax = max(smax, a[k]) }
+            guard smax > 0 else { continue }
+            let w = 1 / smax
+            for k in 0..<n { envelope[k] += a[k] * w }
+            used += 1
+        }
+        guard used > 0 else { return nil }
+        let on = Float(onsetLevel) * Float(used), off = Float(offsetLevel) * Float(used)
+        var k = c
+        let onLimit = max(1, c - ms(160))
+        while k > onLimit, envelope[k] > on { k -= 1 }
+        var j = c
+        let offLimit = min(n - 2, c + ms(200))
+        while j < offLimit, envelope[j] > off { j += 1 }
+        return (k + ms(qrsOnsetShift), j + ms(qrsOffsetShift))
+    }
+
     /// The corner of `x` between `from` and `to`: the index farthest (vertically) from the chord
     /// joining the two end points.
     static func chordKnee(_ x: [Float], from: Int, to: Int) -> Int {

@@ -31,6 +31,11 @@ public struct MeasurementPipeline: Sendable {
     public var globalQRSQuantile = 0.4
     /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
     public var keepMedianBeats = false
+    /// Levels of the multi-lead QRS consensus (`Delineator.consensusQRS`) used as the centre that
+    /// per-lead QRS boundaries are pulled toward (0 = the median of the leads' boundaries).
+    public var consensusLevels: (onset: Double, offset: Double) = (0.2, 0.08)
+    /// Shifts (ms) added to the consensus boundaries.
+    public var consensusShift: (onset: Double, offset: Double) = (-17, 0)
 
     /// A pipeline with the default settings.
     public init() {}
@@ -173,12 +178,20 @@ public struct MeasurementPipeline: Sendable {
         }
         // 4. Global boundaries (from each lead's own boundaries), then per-lead consensus, intervals.
         let all = usable.compactMap { result.leads[$0.index].boundaries }
+        var slopeConsensus: (onset: Double, offset: Double)?
+        if consensusLevels.onset > 0, usable.count >= 3,
+            let q = delineator.consensusQRS(usable.compactMap { templates[$0.index] }, fiducial: before, sampleRate: fs, onsetLevel: consensusLevels.onset, offsetLevel: consensusLevels.offset)
+        {
+            slopeConsensus = (Double(q.onset - before) * 1000 / fs + consensusShift.onset, Double(q.offset - before) * 1000 / fs + consensusShift.offset)
+        }
         if leadBoundaryWeight < 1, usable.count >= 3 {
             let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
             for key in keys {
                 let values = usable.compactMap { result.leads[$0.index].boundaries?[keyPath: key] }
                 guard values.count >= 3 else { continue }
-                let center = Self.median(values)
+                var center = Self.median(values)
+                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOnset { center = qrs.onset }
+                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOffset { center = qrs.offset }
                 let consensus = values.count * 2 >= usable.count
                 for p in usable {
                     if let own = result.leads[p.index].boundaries?[keyPath: key] {

@@ -60,12 +60,12 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         print(total.table(title: "kmerl delineation, LUDB 1-100, all 12 leads, 150 ms matching window"))
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
-        // ≥ 95 % matched. Met except the SDs of QRS onset/offset (≈ 15 ms) and T offset (≈ 28.5 ms):
+        // ≥ 95 % matched. Met except the SDs of QRS onset/offset (≈ 13.5 / 14.5 ms) and T offset (≈ 28.5 ms):
         // the limits asserted below are the levels reached, so that a regression fails.
         for name in ["QRS onset", "QRS offset"] {
             let b = try #require(s[name])
             #expect(abs(b.mean) <= 5, "\(name) mean \(b.mean)")
-            #expect(b.standardDeviation <= 15.5, "\(name) SD \(b.standardDeviation)")
+            #expect(b.standardDeviation <= 15, "\(name) SD \(b.standardDeviation)")
             #expect(b.fractionMatched >= 0.95)
         }
         for name in ["P onset", "P offset"] {
