@@ -56,7 +56,7 @@ public struct BatchClassifier: Sendable {
 
     /// Classifies `inputs` (sorted by path for a deterministic order) and writes the report set
     /// into `outputDirectory`, replacing a previous set there. `skipped` are the inputs discovery
-    /// could not use; warnings and errors among them count as failed and are listed.
+    /// could not use (unreadable headers, missing signal files, non-ECG files); each counts as failed and is listed.
     /// `progress` is called with (done, total) as records finish.
     public func classify(
         _ inputs: [BatchInput], skipped: [Diagnostic], into outputDirectory: URL, inputPaths: [String] = [],
@@ -142,7 +142,7 @@ public struct BatchClassifier: Sendable {
         }
 
         // Inputs discovery could not use.
-        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) where diagnostic.severity >= .warning {
+        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) {
             let id = URL(fileURLWithPath: diagnostic.file).deletingPathExtension().lastPathComponent
             try summaryCSV.write(ReportBuilder.failureRow(id: id, source: diagnostic.file, reason: diagnostic.message))
             indexRows.append(IndexRow(id: id, source: diagnostic.file, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: diagnostic.message))
