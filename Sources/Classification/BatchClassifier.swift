@@ -45,7 +45,7 @@ public struct BatchClassifier: Sendable {
     struct Processed: Sendable {
         var index: Int
         /// `findings.csv` lines of the record, formatted.
-        var findingLines: String
+        var findingLines: [UInt8]
         var summaryRow: [CSVCell]
         var indexRow: IndexRow
         var stored: StoredRecordResult
@@ -215,8 +215,9 @@ public struct BatchClassifier: Sendable {
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"
             try OutputDirectory.writeAtomically(Data(html.utf8), to: staging.appendingPathComponent(relative))
-            var findingLines = ""
-            for row in ReportBuilder.findingRows(result) { findingLines += CSV.line(row) }
+            var findingLines: [UInt8] = []
+            findingLines.reserveCapacity(result.findings.count * 160)
+            for row in ReportBuilder.findingRows(result) { CSV.appendLine(row, to: &findingLines) }
             let summaryRow = ReportBuilder.summaryRow(result, top: top)
             durations.render = (clock.now - start).seconds
             var measurements = result.measurements
@@ -241,7 +242,7 @@ public struct BatchClassifier: Sendable {
         } catch {
             let reason = Self.reason(error, file: input.primary.path)
             return Processed(
-                index: index, findingLines: "", summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
+                index: index, findingLines: [], summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
                 indexRow: IndexRow(id: input.id, source: input.primary.path, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: reason),
                 stored: StoredRecordResult(recordID: input.id, source: input.primary.path, status: "failed", reason: reason),
                 outcome: RecordOutcome(id: input.id, source: input.primary.path, page: nil, overall: nil, topFindings: [], failure: reason),
