@@ -45,7 +45,7 @@ public struct BatchClassifier: Sendable {
     struct Processed: Sendable {
         var index: Int
         /// `findings.csv` lines of the record, formatted.
-        var findingLines: String
+        var findingLines: [UInt8]
         var summaryRow: [CSVCell]
         var indexRow: IndexRow
         var stored: StoredRecordResult
@@ -56,7 +56,7 @@ public struct BatchClassifier: Sendable {
 
     /// Classifies `inputs` (sorted by path for a deterministic order) and writes the report set
     /// into `outputDirectory`, replacing a previous set there. `skipped` are the inputs discovery
-    /// could not use; warnings and errors among them count as failed and are listed.
+    /// could not use (unreadable headers, missing signal files, non-ECG files); each counts as failed and is listed.
     /// `progress` is called with (done, total) as records finish.
     public func classify(
         _ inputs: [BatchInput], skipped: [Diagnostic], into outputDirectory: URL, inputPaths: [String] = [],
@@ -142,7 +142,7 @@ public struct BatchClassifier: Sendable {
         }
 
         // Inputs discovery could not use.
-        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) where diagnostic.severity >= .warning {
+        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) {
             let id = URL(fileURLWithPath: diagnostic.file).deletingPathExtension().lastPathComponent
             try summaryCSV.write(ReportBuilder.failureRow(id: id, source: diagnostic.file, reason: diagnostic.message))
             indexRows.append(IndexRow(id: id, source: diagnostic.file, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: diagnostic.message))
@@ -215,8 +215,9 @@ public struct BatchClassifier: Sendable {
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"
             try OutputDirectory.writeAtomically(Data(html.utf8), to: staging.appendingPathComponent(relative))
-            var findingLines = ""
-            for row in ReportBuilder.findingRows(result) { findingLines += CSV.line(row) }
+            var findingLines: [UInt8] = []
+            findingLines.reserveCapacity(result.findings.count * 160)
+            for row in ReportBuilder.findingRows(result) { CSV.appendLine(row, to: &findingLines) }
             let summaryRow = ReportBuilder.summaryRow(result, top: top)
             durations.render = (clock.now - start).seconds
             var measurements = result.measurements
@@ -241,7 +242,7 @@ public struct BatchClassifier: Sendable {
         } catch {
             let reason = Self.reason(error, file: input.primary.path)
             return Processed(
-                index: index, findingLines: "", summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
+                index: index, findingLines: [], summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
                 indexRow: IndexRow(id: input.id, source: input.primary.path, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: reason),
                 stored: StoredRecordResult(recordID: input.id, source: input.primary.path, status: "failed", reason: reason),
                 outcome: RecordOutcome(id: input.id, source: input.primary.path, page: nil, overall: nil, topFindings: [], failure: reason),

@@ -90,11 +90,15 @@ public enum CriteriaEvaluation {
 
     /// Checks every criterion of `concept` against `measurements`.
     public static func evaluate(_ concept: Concept, measurements: RecordMeasurements) -> [CriterionOutcome] {
+        evaluate(concept, measurements: measurements, usableLeads: usableLeads(measurements))
+    }
+
+    static func evaluate(_ concept: Concept, measurements: RecordMeasurements, usableLeads: [StandardLead]) -> [CriterionOutcome] {
         concept.criteria.map { criterion in
             if leadKeys.contains(criterion.measurement) {
                 return leadOutcome(criterion, territory: concept.territory, measurements: measurements)
             }
-            return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads(measurements))
+            return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads)
         }
     }
 

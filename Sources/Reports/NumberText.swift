@@ -20,43 +20,48 @@ public enum NumberText {
 
     static let powers: [Double] = [1, 10, 100, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9]
 
-    /// Appends the formatted value as ASCII.
+    /// Appends the formatted value as ASCII (no intermediate allocation).
     public static func append(_ value: Double, decimals requested: Int, trimZeros: Bool, to bytes: inout [UInt8]) {
         guard value.isFinite else {
             bytes.append(contentsOf: value.isNaN ? Array("nan".utf8) : value < 0 ? Array("-inf".utf8) : Array("inf".utf8))
             return
         }
-        let decimals = min(max(requested, 0), 9)
-        let scale = powers[decimals]
-        let scaled = (abs(value) * scale).rounded(.toNearestOrAwayFromZero)
+        var decimals = min(max(requested, 0), 9)
+        let scaled = (abs(value) * powers[decimals]).rounded(.toNearestOrAwayFromZero)
         guard scaled < 9e18 else {
-            // Too large for fixed point: fall back to the shortest representation.
+            // Too large for fixed point: the shortest representation.
             bytes.append(contentsOf: Array(String(value).utf8))
             return
         }
         var units = UInt64(scaled)
-        var fraction = [UInt8](repeating: UInt8(ascii: "0"), count: decimals)
-        var k = decimals - 1
-        while k >= 0 {
-            fraction[k] = UInt8(ascii: "0") + UInt8(units % 10)
-            units /= 10
-            k -= 1
-        }
         if trimZeros {
-            while let last = fraction.last, last == UInt8(ascii: "0") { fraction.removeLast() }
+            while decimals > 0 && units % 10 == 0 {
+                units /= 10
+                decimals -= 1
+            }
         }
-        let isZero = units == 0 && fraction.allSatisfy { $0 == UInt8(ascii: "0") } && scaled == 0
-        if value < 0 && !isZero { bytes.append(UInt8(ascii: "-")) }
-        // Integer part.
-        var digits: [UInt8] = []
-        repeat {
-            digits.append(UInt8(ascii: "0") + UInt8(units % 10))
-            units /= 10
-        } while units > 0
-        bytes.append(contentsOf: digits.reversed())
-        if !fraction.isEmpty {
-            bytes.append(UInt8(ascii: "."))
-            bytes.append(contentsOf: fraction)
+        if value < 0 && units != 0 { bytes.append(UInt8(ascii: "-")) }
+        // Digits, most significant first, with the point `decimals` from the end.
+        var divisor: UInt64 = 1
+        var digits = 1
+        while divisor <= units / 10 {
+            divisor *= 10
+            digits += 1
+        }
+        // Leading zeros so that there is at least one integer digit.
+        var total = max(digits, decimals + 1)
+        while total > digits {
+            bytes.append(UInt8(ascii: "0"))
+            total -= 1
+            if total == decimals && decimals > 0 { bytes.append(UInt8(ascii: ".")) }
+        }
+        var rest = units
+        while divisor > 0 {
+            bytes.append(UInt8(ascii: "0") &+ UInt8(rest / divisor))
+            rest %= divisor
+            divisor /= 10
+            total -= 1
+            if total == decimals && decimals > 0 && divisor > 0 { bytes.append(UInt8(ascii: ".")) }
         }
     }
 }

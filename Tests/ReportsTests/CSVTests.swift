@@ -61,5 +61,13 @@ import Testing
         #expect(NumberText.trimmed(0.8487, 4) == "0.8487")
         #expect(NumberText.trimmed(0.10, 4) == "0.1")
         #expect(NumberText.fixed(.nan, 2) == "nan")
+        let cases: [(Double, Int, String)] = [
+            (0.05, 2, "0.05"), (0.5, 4, "0.5000"), (-0.12, 2, "-0.12"), (1234.5, 1, "1234.5"), (7, 0, "7"), (0, 0, "0"),
+            (0.0001, 4, "0.0001"), (100, 2, "100.00"), (-45, 0, "-45"), (9.999, 2, "10.00"),
+        ]
+        for (value, decimals, text) in cases { #expect(NumberText.fixed(value, decimals) == text) }
+        #expect(NumberText.trimmed(100, 2) == "100")
+        #expect(NumberText.trimmed(0.0500, 4) == "0.05")
+        #expect(NumberText.trimmed(-0.00004, 4) == "0")
     }
 }
