@@ -61,11 +61,6 @@ public struct Delineator: Sendable {
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
-    /// QRS onset/offset by the chord-corner method (else by slope thresholds).
-    public var useKnee = false
-    /// How far (ms) outside the first/last significant QRS slope the corner is searched.
-    public var kneeReach: Double = 50
-
     /// A delineator with the default (calibrated) settings.
     public init() {}
 
@@ -105,20 +100,13 @@ public struct Delineator: Sendable {
             }
             k -= 1
         }
-        var on: Int
-        var off: Int
-        if useKnee {
-            on = Self.chordKnee(x, from: max(0, first - ms(kneeReach)), to: first)
-            off = Self.chordKnee(x, from: last, to: min(n - 1, last + ms(kneeReach)))
-        } else {
-            // Walk out to where the slope has faded.
-            on = first
-            let onLimit = max(1, c - ms(160))
-            while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
-            off = last
-            let offLimit = min(n - 2, c + ms(200))
-            while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
-        }
+        // Walk out to where the slope has faded.
+        var on = first
+        let onLimit = max(1, c - ms(160))
+        while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
+        var off = last
+        let offLimit = min(n - 2, c + ms(200))
+        while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
         on = max(0, on + ms(qrsOnsetShift))
         off = min(n - 1, off + ms(qrsOffsetShift))
         result.qrsOnset = on
@@ -206,25 +194,6 @@ public struct Delineator: Sendable {
         let offLimit = min(n - 2, c + ms(200))
         while j < offLimit, envelope[j] > off { j += 1 }
         return (k + ms(qrsOnsetShift), j + ms(qrsOffsetShift))
-    }
-
-    /// The corner of `x` between `from` and `to`: the index farthest (vertically) from the chord
-    /// joining the two end points.
-    static func chordKnee(_ x: [Float], from: Int, to: Int) -> Int {
-        guard to > from + 1 else { return from }
-        let x0 = x[from], x1 = x[to]
-        let span = Float(to - from)
-        var best = from
-        var bestValue: Float = -1
-        for k in (from + 1)..<to {
-            let chord = x0 + (x1 - x0) * Float(k - from) / span
-            let v = abs(x[k] - chord)
-            if v > bestValue {
-                bestValue = v
-                best = k
-            }
-        }
-        return best
     }
 
     /// The index k in [from, to] maximising `sign × A(k)` with A(k) = Σ (x[j] − x[k]) over the
