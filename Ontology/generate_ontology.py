@@ -355,6 +355,17 @@ def main():
                 sys.exit(f"synonyms.tsv:{number}: unknown concept {cid}")
             add_syn(concepts[cid], text, lang, abbr == "1")
 
+    # A curated synonym names one concept only (the extractor would silently take the first).
+    owner = {}
+    with open(os.path.join(HERE, "synonyms.tsv"), encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4 or line.startswith("#"):
+                continue
+            key = " ".join(parts[3].lower().split())
+            if owner.setdefault(key, parts[0]) != parts[0]:
+                sys.exit(f"synonyms.tsv:{number}: '{parts[3]}' already names {owner[key]}")
+
     # Check parents exist.
     for c in concepts.values():
         for p in c["parents"]:
