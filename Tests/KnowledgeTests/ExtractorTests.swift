@@ -31,11 +31,13 @@ import Testing
     }
 
     @Test func foldedUmlautsAndUncertainty() {
-        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "LVH/uncertain", "ABQRS/present"])
-        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "CLBBB/present"])
+        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "NAXIS/present", "LVH/uncertain", "ABQRS/present"])
+        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "NAXIS/present", "CLBBB/present"])
         #expect(found("st & t abnorm, wahrscheinlich    anterolaterale ischÄmie oder linksbelastung") == ["STTC/present", "ISCAL/uncertain"])
         #expect(found("lateraler myokardschaden nicht auszuschliessen") == ["LMI/uncertain"])
-        #expect(found("sinusrhythmus lagetyp normal unspezifisches abnormes t") == ["SR/present", "NDT/present"])
+        #expect(found("sinusrhythmus lagetyp normal unspezifisches abnormes t") == ["SR/present", "NAXIS/present", "NDT/present"])
+        // PTB-XL abbreviations: llt (Linkslagetyp), slt (Steillagetyp), lah (left anterior hemiblock).
+        #expect(found("llt sinusbradikardie av block 1. grades lah") == ["LAXIS/present", "SBRAD/present", "1AVB/present", "LAFB/present"])
     }
 
     @Test func englishNegationAndLeads() {
@@ -130,7 +132,7 @@ import Testing
             == ["SR/present/-", "CLBBB/present/-"])
         // "keine p-welle erkannt" negates the P wave, not the bundle branch block after it.
         #expect(found("regelmÄssiger rhythmus, keine p-welle erkannt lagetyp normal unvollstÄndiger rechtsschenkelblock")
-            == ["IRBBB/present/-"])
+            == ["NAXIS/present/-", "IRBBB/present/-"])
         #expect(found("minor non-specific st segment depression in i, avl.") == ["STD_/present/-"])
     }
 }
