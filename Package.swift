@@ -44,13 +44,17 @@ let package = Package(
             ]
         ),
         .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"], swiftSettings: optimizedInDebug),
+        // Classification drives the whole batch, including writing its reports (the nightly runner
+        // in Classification/Nightly needs that too), so it depends on Reports; Reports renders plain
+        // view models (Mustache contexts, CSV rows, SVG plots) and knows nothing of classification.
         .target(
             name: "Classification",
-            dependencies: ["ECGCore", "ECGFormats", "ECGSignal", "Knowledge", "KMERLModel"]
+            dependencies: ["ECGCore", "ECGFormats", "ECGSignal", "Knowledge", "KMERLModel", "Reports", "KMERLResources"]
         ),
         .target(
             name: "Reports",
-            dependencies: ["Classification", .product(name: "Mustache", package: "swift-mustache")]
+            dependencies: ["ECGCore", "KMERLResources", .product(name: "Mustache", package: "swift-mustache")],
+            swiftSettings: optimizedInDebug  // SVG plotting of every sample
         ),
         // Ontology/, Templates/ and Models/ are embedded into this target's code at build time,
         // so that an installed binary works outside the checkout.
@@ -87,9 +91,9 @@ let package = Package(
         .testTarget(name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats"]),
         .testTarget(
             name: "ClassificationTests",
-            dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats"]
+            dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats", "KMERLModel"]
         ),
-        .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification"]),
+        .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification", "ECGCore", "ECGFormats"]),
     ],
     swiftLanguageModes: [.v6]
 )

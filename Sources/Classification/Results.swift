@@ -117,3 +117,30 @@ public struct RecordFailure: Sendable, Codable, Hashable {
         self.reason = reason
     }
 }
+
+/// Why a standard lead contributes no per-lead confidence to a record's findings.
+public enum LeadAvailability: String, Sendable, Codable, Hashable {
+    /// The lead was not in the file, or was removed by `--leads`.
+    case absent
+    /// The lead is present but could not be analysed (flat, clipped, too noisy …).
+    case unusable
+    /// The lead is present and was analysed.
+    case usable
+}
+
+extension RecordResult {
+    /// The availability of every standard lead, in display order, with the signal layer's reasons
+    /// for unusable leads.
+    public var leadAvailability: [(lead: StandardLead, availability: LeadAvailability, reasons: [String])] {
+        StandardLead.allCases.map { lead in
+            guard leadsPresent.contains(lead) else { return (lead, .absent, []) }
+            if let m = measurements.leads.first(where: { $0.lead == .standard(lead) }), m.status == .notAnalysable {
+                return (lead, .unusable, m.reasons)
+            }
+            return (lead, .usable, [])
+        }
+    }
+
+    /// The findings worth reporting (those with a qualifier), most probable first.
+    public var reportedFindings: [Finding] { findings.filter { $0.qualifier != nil } }
+}

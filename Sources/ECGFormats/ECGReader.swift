@@ -27,9 +27,9 @@ public enum ECGReader {
             }
             return try WFDBReader.read(header: header)
         case "xml":
-            throw ECGFileError(file: url.path, problem: "HL7 aECG reading is not available in this build yet")
+            return try AECGReader.read(url)
         case "csv":
-            throw ECGFileError(file: url.path, problem: "CSV reading is not available in this build yet")
+            return try ECGCSVReader.read(url, samplingRate: options.csvSamplingRate)
         default:
             throw ECGFileError(file: url.path, problem: "unknown file type '.\(url.pathExtension)' (expected .hea, .xml or .csv)")
         }

@@ -1,4 +1,7 @@
 import ArgumentParser
+import ECGCore
+import Foundation
+import KMERLModel
 
 /// `kmerl-train`: train and evaluate the lead-aware encoder on paired ECGs and reports.
 @main
@@ -6,6 +9,165 @@ struct KMERLTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kmerl-train",
         abstract: "Train and evaluate the K-MERL lead-aware encoder on paired ECG records and reports.",
-        subcommands: []
+        subcommands: [Fit.self, Evaluate.self]
     )
+}
+
+/// Options shared by `fit` and `evaluate`: where the records and their labels are.
+struct CorpusOptions: ParsableArguments {
+    @Option(help: "Folder of WFDB records (PTB-XL records100 layout; NNNNN_lr ↔ ecg_id).")
+    var records: String
+
+    @Option(help: "Knowledge base (kmerl-kb): concepts and the reports' extracted mentions are the training targets. Without it, PTB-XL's scp_codes are.")
+    var db: String?
+
+    @Option(help: "PTB-XL folder with ptbxl_database.csv and scp_statements.csv: folds and ground-truth labels (default: the parent of --records).")
+    var ptbxl: String?
+
+    func load(configuration: EncoderConfiguration) async throws -> PairedCorpus {
+        if let db {
+            return try await PairedCorpus.load(records: recordsURL, db: URL(fileURLWithPath: db), ptbxl: ptbxlURL, configuration: configuration, log: printError)
+        }
+        return try await PairedCorpus.load(records: recordsURL, ptbxl: ptbxlURL, configuration: configuration, log: printError)
+    }
+
+    var recordsURL: URL { URL(fileURLWithPath: records) }
+    var ptbxlURL: URL { ptbxl.map { URL(fileURLWithPath: $0) } ?? recordsURL.deletingLastPathComponent() }
+}
+
+/// Prints a line to standard output unbuffered (progress must show when stdout is a file).
+func say(_ s: String) {
+    FileHandle.standardOutput.write(Data((s + "\n").utf8))
+}
+
+func printError(_ s: String) {
+    FileHandle.standardError.write(Data((s + "\n").utf8))
+}
+
+struct Fit: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Train the encoder (folds ≠ validation fold) and calibrate it on the validation fold.")
+
+    @OptionGroup var corpus: CorpusOptions
+
+    @Option(help: "Output model file (safetensors).")
+    var out: String
+
+    @Option(help: "Epochs.")
+    var epochs = 60
+
+    @Option(help: "Seed for initialisation, shuffling and masking.")
+    var seed: UInt64 = 7
+
+    @Option(name: .customLong("validation-fold"), help: "Fold used for validation and calibration only.")
+    var validationFold = 9
+
+    @Option(name: .customLong("hold-out"), help: "Comma-separated concept ids excluded from the entity loss (zero-shot).")
+    var holdOut = "AFIB,CLBBB"
+
+    @Option(name: .customLong("batch-size"), help: "Samples per step.")
+    var batchSize = 64
+
+    @Option(name: .customLong("learning-rate"), help: "Peak learning rate.")
+    var learningRate: Float = 3e-3
+
+    @Option(name: .customLong("checkpoint"), help: "Checkpoint file (default: OUT.checkpoint), written after every epoch.")
+    var checkpoint: String?
+
+    @Flag(help: "Resume from the checkpoint if it exists.")
+    var resume = false
+
+    func run() async throws {
+        let config = EncoderConfiguration()
+        let corpusData = try await corpus.load(configuration: config)
+        let (train, val, valLabels) = corpusData.split(validationFold: validationFold)
+        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities")
+        var options = TrainingOptions()
+        options.epochs = epochs
+        options.seed = seed
+        options.batchSize = batchSize
+        options.learningRate = learningRate
+        options.shards = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
+        let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
+        let checkpointURL = URL(fileURLWithPath: checkpoint ?? out + ".checkpoint")
+        var state = trainer.initialState()
+        if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
+            state = try TrainingState.read(from: checkpointURL)
+            print("resumed from \(checkpointURL.path) at epoch \(state.epoch)")
+        }
+        while state.epoch < epochs {
+            let t0 = Date()
+            let losses = await trainer.runEpoch(&state, samples: train)
+            let dt = Date().timeIntervalSince(t0)
+            say(String(format: "epoch %3d/%d  %@  %.1f s", state.epoch, epochs, losses.description, dt))
+            try state.write(to: checkpointURL)
+        }
+        var card = ModelCard()
+        card.trainedConcepts = corpusData.entities.map(\.id).filter { !heldOut.contains($0) }
+        card.heldOutConcepts = heldOut.sorted()
+        card.seed = seed
+        card.epochs = epochs
+        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold) --hold-out \(holdOut)"
+        let raw = trainer.model(from: state, card: card)
+        let evaluator = Evaluator(model: raw)
+        let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)
+        let model = raw.with(calibrations: cal.filter { !heldOut.contains($0.key) }, global: global)
+        try model.write(to: URL(fileURLWithPath: out))
+        print("wrote \(out) (\(model.parameterCount) parameters, version \(model.version))")
+    }
+}
+
+struct Evaluate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Macro-AUROC of superclasses and subclasses per lead set on one fold.")
+
+    @OptionGroup var corpus: CorpusOptions
+
+    @Option(help: "Model file (safetensors).")
+    var model: String
+
+    @Option(help: "Fold to evaluate.")
+    var fold = 9
+
+    @Flag(help: "Print JSON instead of a table.")
+    var json = false
+
+    func run() async throws {
+        let m = try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: model))
+        let corpusData = try await corpus.load(configuration: m.configuration)
+        let (_, val, labels) = corpusData.split(validationFold: fold)
+        guard !val.isEmpty else { throw ValidationError("no records of fold \(fold) under \(corpus.records)") }
+        let evaluator = Evaluator(model: m)
+        var results: [LeadSetEvaluation] = []
+        for (name, leads) in LeadSets.evaluation {
+            results.append(
+                await evaluator.evaluate(
+                    name: name, samples: val, labels: labels, leads: leads, concepts: corpusData.entities, superclasses: corpusData.superclasses,
+                    subclasses: corpusData.subclasses))
+        }
+        if json {
+            let enc = JSONEncoder()
+            enc.outputFormatting = [.prettyPrinted, .sortedKeys]
+            print(String(decoding: try enc.encode(EvaluationReport(model: m.version, fold: fold, records: val.count, heldOut: m.card.heldOutConcepts, leadSets: results)), as: UTF8.self))
+            return
+        }
+        print("model \(m.version), fold \(fold), \(val.count) records")
+        print("lead set        superclass  subclass  " + m.card.heldOutConcepts.map { "\($0) (zero-shot)" }.joined(separator: "  "))
+        for r in results {
+            let zs = m.card.heldOutConcepts.map { r.perConcept[$0].map { String(format: "%.3f", $0) } ?? "n/a" }
+            print(
+                r.name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                    + String(format: "  %.3f       %.3f     ", r.superclassMacroAUROC ?? .nan, r.subclassMacroAUROC ?? .nan) + zs.joined(separator: "         "))
+        }
+        if let all = results.first {
+            print("per concept (all 12): " + corpusData.superclasses.sorted().map { "\($0) \(String(format: "%.3f", all.perConcept[$0] ?? .nan))" }.joined(separator: ", "))
+        }
+    }
+}
+
+struct EvaluationReport: Codable {
+    var model: String
+    var fold: Int
+    var records: Int
+    var heldOut: [String]
+    var leadSets: [LeadSetEvaluation]
 }

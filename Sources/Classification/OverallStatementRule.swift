@@ -1,0 +1,49 @@
+import ECGCore
+import ECGSignal
+import Foundation
+import Knowledge
+
+/// Decides a record's overall statement (normal / otherwise normal / borderline / abnormal /
+/// uninterpretable) from its findings, in the style of the AHA/ACC/HRS 2007 recommendations.
+///
+/// - uninterpretable: no analysable lead, no beat found, or overall quality below `minimumQuality`;
+/// - abnormal: a reported finding that is neither normal nor minor, stated definitely or "probable";
+/// - borderline: such findings only as "possible", "consider" or "borderline";
+/// - otherwise normal: only minor findings (sinus bradycardia, sinus tachycardia, sinus arrhythmia);
+/// - normal: nothing reported beyond normal statements.
+///
+/// Aggregate concepts (the PTB-XL superclasses and subclasses, i.e. parents of other scored
+/// concepts), overall and technical concepts are scored and listed but do not decide the statement.
+public struct OverallStatementRule: Sendable {
+    /// Concepts that state normality (`NORM`, `SR`).
+    public var normalConcepts: Set<String>
+    /// Concepts that leave an ECG "otherwise normal".
+    public var minorConcepts: Set<String>
+    /// Overall quality below which the record is uninterpretable.
+    public var minimumQuality: Double
+
+    public init(normalConcepts: Set<String> = ["NORM", "SR"], minorConcepts: Set<String> = ["SBRAD", "STACH", "SARRH"], minimumQuality: Double = 0.2) {
+        self.normalConcepts = normalConcepts
+        self.minorConcepts = minorConcepts
+        self.minimumQuality = minimumQuality
+    }
+
+    /// The concepts that decide the statement: leaves of the scored set, not overall or technical.
+    public func decidingConcepts(_ concepts: [Concept]) -> Set<String> {
+        let parents = Set(concepts.flatMap(\.parents))
+        return Set(
+            concepts.filter { !parents.contains($0.id) && $0.category != .overall && $0.category != .technical }.map(\.id))
+    }
+
+    /// The statement for one record.
+    public func statement(findings: [Finding], deciding: Set<String>, measurements: RecordMeasurements, quality: Double) -> OverallStatement {
+        let usable = measurements.leads.contains { $0.status == .ok }
+        if !usable || measurements.beats.isEmpty || quality < minimumQuality { return .uninterpretable }
+        let reported = findings.filter { $0.qualifier != nil && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID) }
+        let major = reported.filter { !minorConcepts.contains($0.conceptID) }
+        if major.contains(where: { $0.qualifier == .definite || $0.qualifier == .probable }) { return .abnormal }
+        if !major.isEmpty { return .borderline }
+        if !reported.isEmpty { return .otherwiseNormal }
+        return .normal
+    }
+}

@@ -1,0 +1,477 @@
+import Foundation
+
+/// The hyper-parameters of the lead-aware encoder and the knowledge text encoder. Stored in the
+/// model file's metadata, so that a file always describes its own architecture.
+public struct EncoderConfiguration: Codable, Sendable, Hashable {
+    /// Samples per second the encoder expects (records are resampled to it).
+    public var sampleRate: Double = 100
+    /// Samples per lead (10 s at 100 Hz); shorter records are padded at the end, longer ones cut to the centre.
+    public var length: Int = 1000
+    /// Output channels of the per-lead convolution stem (the first layer is the patch embedding).
+    public var convChannels: [Int] = [16, 32, 64, 96]
+    /// Whether each stem convolution is followed by a layer norm over channels (per time step).
+    public var convNorm: Bool = true
+    /// Kernel sizes of the stem.
+    public var convKernels: [Int] = [10, 5, 5, 3]
+    /// Strides of the stem.
+    public var convStrides: [Int] = [5, 2, 2, 2]
+    /// Zero padding of the stem.
+    public var convPaddings: [Int] = [3, 2, 2, 1]
+    /// Token width of the transformer over lead tokens.
+    public var width: Int = 64
+    /// Attention heads.
+    public var heads: Int = 4
+    /// Transformer layers.
+    public var layers: Int = 1
+    /// Hidden width of the transformer MLP.
+    public var mlpWidth: Int = 128
+    /// Width of the joint ECG–text embedding space.
+    public var embeddingWidth: Int = 64
+    /// Hash buckets of the subword (word + character n-gram) table of the text encoder.
+    public var textBuckets: Int = 4096
+    /// Width of the text encoder's bag and hidden layer.
+    public var textWidth: Int = 64
+
+    /// The default (shipped) architecture.
+    public init() {}
+
+    /// Token count per lead after the stem.
+    public var tokensPerLead: Int {
+        var len = length
+        for i in 0..<convChannels.count {
+            len = Ops.convOutputLength(len, kernel: convKernels[i], stride: convStrides[i], padding: convPaddings[i])
+        }
+        return len
+    }
+
+    /// Throws when the numbers cannot describe a working network.
+    public func validate() throws {
+        let n = convChannels.count
+        guard n > 0, convKernels.count == n, convStrides.count == n, convPaddings.count == n,
+            width > 0, heads > 0, width % heads == 0, layers >= 0, mlpWidth > 0, embeddingWidth > 0,
+            textBuckets > 0, textWidth > 0, length > 0, sampleRate > 0, tokensPerLead > 0,
+            convChannels.allSatisfy({ $0 > 0 }), convKernels.allSatisfy({ $0 > 0 }), convStrides.allSatisfy({ $0 > 0 })
+        else { throw ModelError.architecture("inconsistent encoder configuration \(self)") }
+    }
+}
+
+/// The network: parameter layout plus forward and backward passes for the ECG encoder and the
+/// text encoder. Parameters live in one flat `[Float]`; this type only knows where.
+struct Network: Sendable {
+    let config: EncoderConfiguration
+    let layout: ParameterLayout
+
+    // Offsets of the tensors.
+    let convW: [Int], convB: [Int]
+    /// Offsets of the per-layer channel norms (weight, bias); empty without `convNorm`.
+    let convNormG: [Int], convNormB: [Int]
+    let stemLead: Int
+    let tokenW: Int, tokenB: Int, leadEmbedding: Int
+    struct Block: Sendable {
+        var ln1g: Int, ln1b: Int, qkvW: Int, qkvB: Int, outW: Int, outB: Int
+        var ln2g: Int, ln2b: Int, fc1W: Int, fc1B: Int, fc2W: Int, fc2B: Int
+    }
+    let blocks: [Block]
+    let lnfG: Int, lnfB: Int, projW: Int, projB: Int
+    let textTable: Int, textW1: Int, textB1: Int, textW2: Int, textB2: Int
+    /// [log scale, bias] of entity logits; [log scale] of report (contrastive) logits.
+    let entityLogit: Int, reportLogit: Int
+
+    init(config: EncoderConfiguration) {
+        self.config = config
+        var l = ParameterLayout()
+        var cin = 1
+        var cw: [Int] = []
+        var cb: [Int] = []
+        var ng: [Int] = []
+        var nb: [Int] = []
+        for (i, c) in config.convChannels.enumerated() {
+            cw.append(l.add("ecg.conv\(i + 1).weight", [config.convKernels[i] * cin, c], decays: true))
+            cb.append(l.add("ecg.conv\(i + 1).bias", [c], decays: false))
+            if config.convNorm {
+                ng.append(l.add("ecg.conv\(i + 1).norm.weight", [c], decays: false))
+                nb.append(l.add("ecg.conv\(i + 1).norm.bias", [c], decays: false))
+            }
+            cin = c
+        }
+        convW = cw
+        convB = cb
+        convNormG = ng
+        convNormB = nb
+        stemLead = l.add("ecg.stem_lead_embedding", [12, config.convChannels[0]], decays: false)
+        let d = config.width
+        tokenW = l.add("ecg.token.weight", [2 * cin, d], decays: true)
+        tokenB = l.add("ecg.token.bias", [d], decays: false)
+        leadEmbedding = l.add("ecg.lead_embedding", [12, d], decays: false)
+        var bs: [Block] = []
+        for i in 0..<config.layers {
+            let p = "ecg.block\(i + 1)."
+            bs.append(
+                Block(
+                    ln1g: l.add(p + "ln1.weight", [d], decays: false), ln1b: l.add(p + "ln1.bias", [d], decays: false),
+                    qkvW: l.add(p + "attn.qkv.weight", [d, 3 * d], decays: true), qkvB: l.add(p + "attn.qkv.bias", [3 * d], decays: false),
+                    outW: l.add(p + "attn.out.weight", [d, d], decays: true), outB: l.add(p + "attn.out.bias", [d], decays: false),
+                    ln2g: l.add(p + "ln2.weight", [d], decays: false), ln2b: l.add(p + "ln2.bias", [d], decays: false),
+                    fc1W: l.add(p + "mlp.fc1.weight", [d, config.mlpWidth], decays: true),
+                    fc1B: l.add(p + "mlp.fc1.bias", [config.mlpWidth], decays: false),
+                    fc2W: l.add(p + "mlp.fc2.weight", [config.mlpWidth, d], decays: true), fc2B: l.add(p + "mlp.fc2.bias", [d], decays: false)
+                ))
+        }
+        blocks = bs
+        lnfG = l.add("ecg.final_ln.weight", [d], decays: false)
+        lnfB = l.add("ecg.final_ln.bias", [d], decays: false)
+        let e = config.embeddingWidth
+        projW = l.add("ecg.proj.weight", [d, e], decays: true)
+        projB = l.add("ecg.proj.bias", [e], decays: false)
+        textTable = l.add("text.subword_embedding", [config.textBuckets, config.textWidth], decays: false)
+        textW1 = l.add("text.fc1.weight", [config.textWidth, config.textWidth], decays: true)
+        textB1 = l.add("text.fc1.bias", [config.textWidth], decays: false)
+        textW2 = l.add("text.fc2.weight", [config.textWidth, e], decays: true)
+        textB2 = l.add("text.fc2.bias", [e], decays: false)
+        entityLogit = l.add("logit.entity", [2], decays: false)
+        reportLogit = l.add("logit.report", [1], decays: false)
+        layout = l
+    }
+
+    /// Fresh parameters: He/Xavier-style normal initialisation, LN weights 1, deterministic in `seed`.
+    func initialParameters(seed: UInt64) -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        var p = [Float](repeating: 0, count: layout.totalCount)
+        for t in layout.tensors {
+            let name = t.name
+            if name.hasSuffix("ln1.weight") || name.hasSuffix("ln2.weight") || name.hasSuffix("final_ln.weight") || name.hasSuffix("norm.weight") {
+                for i in 0..<t.count { p[t.offset + i] = 1 }
+            } else if name.hasSuffix(".bias") {
+                continue
+            } else if name == "logit.entity" {
+                p[t.offset] = log(10)
+                p[t.offset + 1] = -2
+            } else if name == "logit.report" {
+                p[t.offset] = log(14)
+            } else if name.hasSuffix("embedding") {
+                for i in 0..<t.count { p[t.offset + i] = 0.1 * rng.nextGaussian() }
+            } else {
+                let fanIn = Float(t.shape[0])
+                let gain: Float = name.contains("conv") ? 2 : 1
+                let std = (gain / fanIn).squareRoot()
+                for i in 0..<t.count { p[t.offset + i] = std * rng.nextGaussian() }
+            }
+        }
+        return p
+    }
+}
+
+// MARK: - ECG encoder forward/backward
+
+/// Everything the ECG forward pass keeps for the backward pass.
+final class ECGActivations {
+    /// Number of lead sequences (rows of the token matrix).
+    let n: Int
+    /// Lead index (0–11) of each sequence.
+    let leads: [Int]
+    /// Groups of sequences forming one embedding each (one sample's leads).
+    let groups: [Range<Int>]
+    var lengths: [Int] = []
+    var inputs: [Buffer] = []
+    var cols: [Buffer] = []
+    var outputs: [Buffer] = []
+    var preNorm: [Buffer] = []
+    var normMean: [Buffer] = []
+    var normRstd: [Buffer] = []
+    var pooled = Buffer(0)
+    var argmax: [Int32] = []
+    var tokens = Buffer(0)
+    struct BlockCache {
+        var input: Buffer
+        var ln1: Buffer, ln1Mean: Buffer, ln1Rstd: Buffer
+        var qkv: Buffer, probs: Buffer, att: Buffer
+        var mid: Buffer
+        var ln2: Buffer, ln2Mean: Buffer, ln2Rstd: Buffer
+        var fc1: Buffer, act: Buffer
+    }
+    var blocks: [BlockCache] = []
+    var finalInput = Buffer(0)
+    var lnf = Buffer(0), lnfMean = Buffer(0), lnfRstd = Buffer(0)
+    var pooledRecord = Buffer(0)
+    var z = Buffer(0)
+    /// Unit-length embeddings, one row per group.
+    var embedding = Buffer(0)
+    var norms = Buffer(0)
+    var probOffsets: [Int] = []
+    var tokenRowsMap: [Int] = []
+
+    init(leads: [Int], groups: [Range<Int>]) {
+        n = leads.count
+        self.leads = leads
+        self.groups = groups
+    }
+}
+
+extension Network {
+    /// Runs the per-lead stem on `signals[n × length]` (one row per lead sequence) and the
+    /// transformer over `groups` of lead tokens. `tokenRows` maps each transformer row to a stem row
+    /// (so that one stem pass can serve several groupings, e.g. all leads and each lead alone).
+    func forwardECG(
+        parameters: UnsafePointer<Float>, signals: UnsafePointer<Float>, leads: [Int], tokenRows: [Int]? = nil, groups: [Range<Int>]
+    ) -> ECGActivations {
+        let cfg = config
+        let stemRows = leads.count
+        let acts = ECGActivations(leads: leads, groups: groups)
+        var length = cfg.length
+        var cin = 1
+        var x = Buffer(stemRows * length)
+        x.p.update(from: signals, count: stemRows * length)
+        for (i, c) in cfg.convChannels.enumerated() {
+            let k = cfg.convKernels[i]
+            let lout = Ops.convOutputLength(length, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i])
+            let cols = Buffer(stemRows * lout * k * cin)
+            Ops.im2col(x.p, n: stemRows, length: length, cin: cin, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i], cols: cols.p)
+            var y = Buffer(stemRows * lout * c)
+            Ops.linear(cols.p, rows: stemRows * lout, inputs: k * cin, outputs: c, w: parameters + convW[i], b: parameters + convB[i], y: y.p)
+            if cfg.convNorm {
+                let normed = Buffer(stemRows * lout * c), mean = Buffer(stemRows * lout), rstd = Buffer(stemRows * lout)
+                Ops.layerNorm(y.p, rows: stemRows * lout, dim: c, gamma: parameters + convNormG[i], beta: parameters + convNormB[i], y: normed.p, mean: mean.p, rstd: rstd.p)
+                acts.preNorm.append(y)
+                acts.normMean.append(mean)
+                acts.normRstd.append(rstd)
+                y = normed
+            }
+            if i == 0 {
+                for s in 0..<stemRows {
+                    let lb = parameters + stemLead + leads[s] * c
+                    for t in 0..<lout {
+                        let row = y.p + (s * lout + t) * c
+                        for j in 0..<c { row[j] += lb[j] }
+                    }
+                }
+            }
+            Ops.relu(y.p, count: y.count)
+            acts.lengths.append(length)
+            acts.inputs.append(x)
+            acts.cols.append(cols)
+            acts.outputs.append(y)
+            x = y
+            length = lout
+            cin = c
+        }
+        // Mean and max over time → 2·C features per lead.
+        let pooled = Buffer(stemRows * 2 * cin)
+        var argmax = [Int32](repeating: 0, count: stemRows * cin)
+        for s in 0..<stemRows {
+            let base = x.p + s * length * cin
+            let out = pooled.p + s * 2 * cin
+            for j in 0..<cin {
+                var sum: Float = 0
+                var best = -Float.greatestFiniteMagnitude
+                var bi: Int32 = 0
+                for t in 0..<length {
+                    let v = base[t * cin + j]
+                    sum += v
+                    if v > best {
+                        best = v
+                        bi = Int32(t)
+                    }
+                }
+                out[j] = sum / Float(length)
+                out[cin + j] = best
+                argmax[s * cin + j] = bi
+            }
+        }
+        acts.pooled = pooled
+        acts.argmax = argmax
+        let d = cfg.width
+        let stemTokens = Buffer(stemRows * d)
+        Ops.linear(pooled.p, rows: stemRows, inputs: 2 * cin, outputs: d, w: parameters + tokenW, b: parameters + tokenB, y: stemTokens.p)
+        for s in 0..<stemRows {
+            let le = parameters + leadEmbedding + leads[s] * d
+            for j in 0..<d { stemTokens.p[s * d + j] += le[j] }
+        }
+        // Rows of the transformer.
+        let rowsMap = tokenRows ?? Array(0..<stemRows)
+        let n = rowsMap.count
+        var h = Buffer(n * d)
+        for (r, s) in rowsMap.enumerated() { (h.p + r * d).update(from: stemTokens.p + s * d, count: d) }
+        acts.tokens = stemTokens
+        var probOffsets: [Int] = []
+        var total = 0
+        for g in groups {
+            probOffsets.append(total)
+            total += cfg.heads * g.count * g.count
+        }
+        acts.probOffsets = probOffsets
+        for b in blocks {
+            let ln1 = Buffer(n * d), m1 = Buffer(n), r1 = Buffer(n)
+            Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + b.ln1g, beta: parameters + b.ln1b, y: ln1.p, mean: m1.p, rstd: r1.p)
+            let qkv = Buffer(n * 3 * d)
+            Ops.linear(ln1.p, rows: n, inputs: d, outputs: 3 * d, w: parameters + b.qkvW, b: parameters + b.qkvB, y: qkv.p)
+            let probs = Buffer(max(total, 1))
+            let att = Buffer(n * d)
+            for (gi, g) in groups.enumerated() {
+                Ops.attention(qkv.p + g.lowerBound * 3 * d, n: g.count, dim: d, heads: cfg.heads, out: att.p + g.lowerBound * d, probs: probs.p + probOffsets[gi])
+            }
+            let mid = Buffer(n * d)
+            Ops.linear(att.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, b: parameters + b.outB, y: mid.p)
+            for i in 0..<(n * d) { mid.p[i] += h.p[i] }
+            let ln2 = Buffer(n * d), m2 = Buffer(n), r2 = Buffer(n)
+            Ops.layerNorm(mid.p, rows: n, dim: d, gamma: parameters + b.ln2g, beta: parameters + b.ln2b, y: ln2.p, mean: m2.p, rstd: r2.p)
+            let hw = cfg.mlpWidth
+            let fc1 = Buffer(n * hw)
+            Ops.linear(ln2.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, b: parameters + b.fc1B, y: fc1.p)
+            let act = Buffer(n * hw)
+            for i in 0..<(n * hw) { act.p[i] = Ops.gelu(fc1.p[i]) }
+            let out = Buffer(n * d)
+            Ops.linear(act.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, b: parameters + b.fc2B, y: out.p)
+            for i in 0..<(n * d) { out.p[i] += mid.p[i] }
+            acts.blocks.append(
+                .init(input: h, ln1: ln1, ln1Mean: m1, ln1Rstd: r1, qkv: qkv, probs: probs, att: att, mid: mid, ln2: ln2, ln2Mean: m2, ln2Rstd: r2, fc1: fc1, act: act))
+            h = out
+        }
+        acts.finalInput = h
+        let lnf = Buffer(n * d), mf = Buffer(n), rf = Buffer(n)
+        Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + lnfG, beta: parameters + lnfB, y: lnf.p, mean: mf.p, rstd: rf.p)
+        acts.lnf = lnf
+        acts.lnfMean = mf
+        acts.lnfRstd = rf
+        let gcount = groups.count
+        let rec = Buffer(gcount * d)
+        for (gi, g) in groups.enumerated() {
+            let inv = 1 / Float(g.count)
+            for r in g {
+                for j in 0..<d { rec.p[gi * d + j] += lnf.p[r * d + j] * inv }
+            }
+        }
+        acts.pooledRecord = rec
+        let e = cfg.embeddingWidth
+        let z = Buffer(gcount * e)
+        Ops.linear(rec.p, rows: gcount, inputs: d, outputs: e, w: parameters + projW, b: parameters + projB, y: z.p)
+        acts.z = z
+        let emb = Buffer(gcount * e), norms = Buffer(gcount)
+        Ops.normalize(z.p, rows: gcount, dim: e, y: emb.p, norms: norms.p)
+        acts.embedding = emb
+        acts.norms = norms
+        acts.tokenRowsMap = rowsMap
+        return acts
+    }
+
+    /// Backward of `forwardECG` from the gradient of the unit embeddings `dEmbedding[groups × e]`;
+    /// accumulates into `gradients`.
+    func backwardECG(parameters: UnsafePointer<Float>, acts: ECGActivations, dEmbedding: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        let cfg = config
+        let d = cfg.width
+        let e = cfg.embeddingWidth
+        let gcount = acts.groups.count
+        let rowsMap = acts.tokenRowsMap
+        let n = rowsMap.count
+        let dz = Buffer(gcount * e)
+        Ops.normalizeBackward(acts.embedding.p, dy: dEmbedding, norms: acts.norms.p, rows: gcount, dim: e, dx: dz.p)
+        let drec = Buffer(gcount * d)
+        Ops.linearBackward(acts.pooledRecord.p, dy: dz.p, rows: gcount, inputs: d, outputs: e, w: parameters + projW, dw: gradients + projW, db: gradients + projB, dx: drec.p)
+        let dlnf = Buffer(n * d)
+        for (gi, g) in acts.groups.enumerated() {
+            let inv = 1 / Float(g.count)
+            for r in g {
+                for j in 0..<d { dlnf.p[r * d + j] = drec.p[gi * d + j] * inv }
+            }
+        }
+        var dh = Buffer(n * d)
+        Ops.layerNormBackward(
+            acts.finalInput.p, dy: dlnf.p, rows: n, dim: d, gamma: parameters + lnfG, mean: acts.lnfMean.p, rstd: acts.lnfRstd.p,
+            dgamma: gradients + lnfG, dbeta: gradients + lnfB, dx: dh.p)
+        for (bi, b) in blocks.enumerated().reversed() {
+            let c = acts.blocks[bi]
+            let hw = cfg.mlpWidth
+            // MLP branch.
+            let dact = Buffer(n * hw)
+            Ops.linearBackward(c.act.p, dy: dh.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, dw: gradients + b.fc2W, db: gradients + b.fc2B, dx: dact.p)
+            for i in 0..<(n * hw) { dact.p[i] *= Ops.geluDerivative(c.fc1.p[i]) }
+            let dln2 = Buffer(n * d)
+            Ops.linearBackward(c.ln2.p, dy: dact.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, dw: gradients + b.fc1W, db: gradients + b.fc1B, dx: dln2.p)
+            let dmid = Buffer(n * d)
+            dmid.p.update(from: dh.p, count: n * d)
+            Ops.layerNormBackward(
+                c.mid.p, dy: dln2.p, rows: n, dim: d, gamma: parameters + b.ln2g, mean: c.ln2Mean.p, rstd: c.ln2Rstd.p,
+                dgamma: gradients + b.ln2g, dbeta: gradients + b.ln2b, dx: dmid.p)
+            // Attention branch.
+            let datt = Buffer(n * d)
+            Ops.linearBackward(c.att.p, dy: dmid.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, dw: gradients + b.outW, db: gradients + b.outB, dx: datt.p)
+            let dqkv = Buffer(n * 3 * d)
+            for (gi, g) in acts.groups.enumerated() {
+                Ops.attentionBackward(
+                    c.qkv.p + g.lowerBound * 3 * d, probs: c.probs.p + acts.probOffsets[gi], dout: datt.p + g.lowerBound * d,
+                    n: g.count, dim: d, heads: cfg.heads, dqkv: dqkv.p + g.lowerBound * 3 * d)
+            }
+            let dln1 = Buffer(n * d)
+            Ops.linearBackward(c.ln1.p, dy: dqkv.p, rows: n, inputs: d, outputs: 3 * d, w: parameters + b.qkvW, dw: gradients + b.qkvW, db: gradients + b.qkvB, dx: dln1.p)
+            let dinput = Buffer(n * d)
+            dinput.p.update(from: dmid.p, count: n * d)
+            Ops.layerNormBackward(
+                c.input.p, dy: dln1.p, rows: n, dim: d, gamma: parameters + b.ln1g, mean: c.ln1Mean.p, rstd: c.ln1Rstd.p,
+                dgamma: gradients + b.ln1g, dbeta: gradients + b.ln1b, dx: dinput.p)
+            dh = dinput
+        }
+        // Back to stem tokens.
+        let stemRows = acts.n
+        let dtok = Buffer(stemRows * d)
+        for (r, s) in rowsMap.enumerated() {
+            for j in 0..<d { dtok.p[s * d + j] += dh.p[r * d + j] }
+        }
+        for s in 0..<stemRows {
+            let g = gradients + leadEmbedding + acts.leads[s] * d
+            for j in 0..<d { g[j] += dtok.p[s * d + j] }
+        }
+        guard let last = cfg.convChannels.last else { return }
+        let cin = last
+        let dpooled = Buffer(stemRows * 2 * cin)
+        Ops.linearBackward(acts.pooled.p, dy: dtok.p, rows: stemRows, inputs: 2 * cin, outputs: d, w: parameters + tokenW, dw: gradients + tokenW, db: gradients + tokenB, dx: dpooled.p)
+        let layers = cfg.convChannels.count
+        let lastLength = Ops.convOutputLength(
+            acts.lengths[layers - 1], kernel: cfg.convKernels[layers - 1], stride: cfg.convStrides[layers - 1], padding: cfg.convPaddings[layers - 1])
+        var dy = Buffer(stemRows * lastLength * cin)
+        for s in 0..<stemRows {
+            let src = dpooled.p + s * 2 * cin
+            let dst = dy.p + s * lastLength * cin
+            let inv = 1 / Float(lastLength)
+            for t in 0..<lastLength {
+                for j in 0..<cin { dst[t * cin + j] = src[j] * inv }
+            }
+            for j in 0..<cin {
+                let t = Int(acts.argmax[s * cin + j])
+                dst[t * cin + j] += src[cin + j]
+            }
+        }
+        for i in stride(from: layers - 1, through: 0, by: -1) {
+            let c = cfg.convChannels[i]
+            let k = cfg.convKernels[i]
+            let lin = acts.lengths[i]
+            let cinI = i == 0 ? 1 : cfg.convChannels[i - 1]
+            let lout = Ops.convOutputLength(lin, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i])
+            Ops.reluBackward(acts.outputs[i].p, dy: dy.p, count: dy.count)
+            if i == 0 {
+                for s in 0..<stemRows {
+                    let g = gradients + stemLead + acts.leads[s] * c
+                    for t in 0..<lout {
+                        let row = dy.p + (s * lout + t) * c
+                        for j in 0..<c { g[j] += row[j] }
+                    }
+                }
+            }
+            if cfg.convNorm {
+                let dpre = Buffer(stemRows * lout * c)
+                Ops.layerNormBackward(
+                    acts.preNorm[i].p, dy: dy.p, rows: stemRows * lout, dim: c, gamma: parameters + convNormG[i], mean: acts.normMean[i].p,
+                    rstd: acts.normRstd[i].p, dgamma: gradients + convNormG[i], dbeta: gradients + convNormB[i], dx: dpre.p)
+                dy = dpre
+            }
+            let needDx = i > 0
+            let dcols = needDx ? Buffer(stemRows * lout * k * cinI) : nil
+            Ops.linearBackward(
+                acts.cols[i].p, dy: dy.p, rows: stemRows * lout, inputs: k * cinI, outputs: c, w: parameters + convW[i],
+                dw: gradients + convW[i], db: gradients + convB[i], dx: dcols?.p)
+            if let dcols {
+                let dx = Buffer(stemRows * lin * cinI)
+                Ops.col2im(dcols.p, n: stemRows, length: lin, cin: cinI, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i], dx: dx.p)
+                dy = dx
+            }
+        }
+    }
+}

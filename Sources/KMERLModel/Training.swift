@@ -1,0 +1,442 @@
+import ECGCore
+import Foundation
+
+/// One paired training example: the prepared leads of a record, soft targets per entity, and the report.
+public struct TrainingSample: Sendable {
+    /// Record id (e.g. PTB-XL `ecg_id`).
+    public var id: String
+    /// Prepared samples (model rate, normalized, `length` long) per standard lead present.
+    public var leads: [StandardLead: [Float]]
+    /// Target per entity of the trainer's entity list: 1 present, 0 absent/negated, a soft value for
+    /// uncertain, `nil` for unknown (no loss).
+    public var targets: [Float?]
+    /// The free-text report (contrastive objective).
+    public var report: String
+
+    /// A sample.
+    public init(id: String, leads: [StandardLead: [Float]], targets: [Float?], report: String) {
+        self.id = id
+        self.leads = leads
+        self.targets = targets
+        self.report = report
+    }
+}
+
+/// Training hyper-parameters.
+public struct TrainingOptions: Sendable, Codable, Hashable {
+    /// Passes over the training samples.
+    public var epochs = 60
+    /// Samples per optimiser step.
+    public var batchSize = 64
+    /// Peak learning rate.
+    public var learningRate: Float = 3e-3
+    /// AdamW weight decay.
+    public var weightDecay: Float = 0.02
+    /// Warm-up as a fraction of all steps.
+    public var warmupFraction: Float = 0.05
+    /// Weight of the contrastive ECG–report loss.
+    public var contrastiveWeight: Float = 0.3
+    /// Probability of zeroing each 0.4 s patch of a kept lead (random patch masking).
+    public var patchMaskProbability: Float = 0.05
+    /// Seed of initialisation, shuffling and masking.
+    public var seed: UInt64 = 7
+    /// Parallel shards per step (bounded to the core count).
+    public var shards = 2
+
+    /// Defaults.
+    public init() {}
+}
+
+/// The lead sets of dynamic lead masking: all 12, the CinC 2021 reduced sets, single leads, random subsets.
+public enum LeadSets {
+    /// The six limb leads.
+    public static let limb: [StandardLead] = StandardLead.limbLeads
+    /// CinC 2021 4-lead set.
+    public static let four: [StandardLead] = [.i, .ii, .iii, .v2]
+    /// CinC 2021 3-lead set.
+    public static let three: [StandardLead] = [.i, .ii, .v2]
+    /// CinC 2021 2-lead set.
+    public static let two: [StandardLead] = [.i, .ii]
+
+    /// The evaluation lead sets, named.
+    public static let evaluation: [(name: String, leads: [StandardLead])] = [
+        ("all 12", StandardLead.allCases), ("6 limb", limb), ("I,II,III,V2", four), ("I,II,V2", three), ("I,II", two), ("I", [.i]),
+    ]
+
+    /// A random lead set for one training sample.
+    public static func sample(_ rng: inout SeededGenerator) -> [StandardLead] {
+        let u = rng.nextUniform()
+        switch u {
+        case ..<0.25: return StandardLead.allCases
+        case ..<0.35: return limb
+        case ..<0.45: return four
+        case ..<0.55: return three
+        case ..<0.65: return two
+        case ..<0.75: return [.i]
+        case ..<0.88: return [StandardLead.allCases[Int(rng.next() % 12)]]
+        default:
+            var out = StandardLead.allCases.filter { _ in rng.nextUniform() < 0.5 }
+            if out.isEmpty { out = [StandardLead.allCases[Int(rng.next() % 12)]] }
+            return out
+        }
+    }
+}
+
+/// Losses of one step or epoch.
+public struct TrainingLosses: Sendable, Hashable, CustomStringConvertible {
+    /// Entity binary cross-entropy.
+    public var entity: Double
+    /// Contrastive ECG–report loss.
+    public var contrastive: Double
+
+    public var description: String { String(format: "entity %.4f  contrastive %.4f", entity, contrastive) }
+}
+
+/// A resumable training run: parameters, optimiser state, epoch.
+public struct TrainingState: Sendable {
+    /// Architecture.
+    public var configuration: EncoderConfiguration
+    /// Flat parameters.
+    public var parameters: [Float]
+    /// Optimiser.
+    public var optimizer: AdamW
+    /// Epochs completed.
+    public var epoch: Int
+
+    /// Writes a checkpoint (safetensors: parameters and optimiser moments, metadata) atomically.
+    public func write(to url: URL) throws {
+        let meta: [String: String] = [
+            "format": "kmerl-checkpoint",
+            "config": String(decoding: try JSONEncoder().encode(configuration), as: UTF8.self),
+            "epoch": String(epoch), "step": String(optimizer.step),
+            "learning_rate": String(optimizer.learningRate), "weight_decay": String(optimizer.weightDecay),
+        ]
+        let data = try Safetensors.write(
+            tensors: [
+                ("parameters", SafetensorsTensor(shape: [parameters.count], values: parameters)),
+                ("adam.m", SafetensorsTensor(shape: [optimizer.m.count], values: optimizer.m)),
+                ("adam.v", SafetensorsTensor(shape: [optimizer.v.count], values: optimizer.v)),
+            ], metadata: meta)
+        do { try data.write(to: url, options: .atomic) } catch { throw ModelError.io("cannot write checkpoint \(url.path): \(error.localizedDescription)") }
+    }
+
+    /// Reads a checkpoint written by `write(to:)`.
+    public static func read(from url: URL) throws -> TrainingState {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch { throw ModelError.io("cannot read checkpoint \(url.path): \(error.localizedDescription)") }
+        let (t, meta) = try Safetensors.read(data)
+        guard meta["format"] == "kmerl-checkpoint", let c = meta["config"], let config = try? JSONDecoder().decode(EncoderConfiguration.self, from: Data(c.utf8)),
+            let p = t["parameters"], let m = t["adam.m"], let v = t["adam.v"], let epoch = meta["epoch"].flatMap(Int.init),
+            let step = meta["step"].flatMap(Int.init), let lr = meta["learning_rate"].flatMap(Float.init), let wd = meta["weight_decay"].flatMap(Float.init)
+        else { throw ModelError.format("\(url.path) is not a kmerl training checkpoint") }
+        guard p.values.count == Network(config: config).layout.totalCount, m.values.count == p.values.count, v.values.count == p.values.count else {
+            throw ModelError.architecture("\(url.path): checkpoint sizes do not match its configuration")
+        }
+        var opt = AdamW(count: p.values.count, learningRate: lr, weightDecay: wd)
+        opt.m = m.values
+        opt.v = v.values
+        opt.step = step
+        return TrainingState(configuration: config, parameters: p.values, optimizer: opt, epoch: epoch)
+    }
+}
+
+/// Trains the encoder with the K-MERL objectives: per-entity alignment (binary cross-entropy on
+/// scaled ECG–entity-text cosine similarities), CLIP-style ECG–report contrast, dynamic lead
+/// masking and random patch masking.
+public struct Trainer: Sendable {
+    /// The entities (knowledge-base concepts) aligned with; targets index this list.
+    public let entities: [EntitySpec]
+    /// Entity ids excluded from the entity loss (zero-shot hold-outs).
+    public let heldOut: Set<String>
+    /// Options.
+    public let options: TrainingOptions
+    let network: Network
+
+    /// A trainer.
+    public init(configuration: EncoderConfiguration, entities: [EntitySpec], heldOut: Set<String>, options: TrainingOptions) throws {
+        try configuration.validate()
+        network = Network(config: configuration)
+        self.entities = entities
+        self.heldOut = heldOut
+        self.options = options
+    }
+
+    /// A fresh state.
+    public func initialState() -> TrainingState {
+        TrainingState(
+            configuration: network.config, parameters: network.initialParameters(seed: options.seed),
+            optimizer: AdamW(count: network.layout.totalCount, learningRate: options.learningRate, weightDecay: options.weightDecay), epoch: 0)
+    }
+
+    /// Steps per epoch for `count` samples.
+    public func stepsPerEpoch(_ count: Int) -> Int { max(1, count / options.batchSize) }
+
+    /// Runs one epoch (number `state.epoch + 1`) and returns the mean losses.
+    public func runEpoch(_ state: inout TrainingState, samples: [TrainingSample]) async -> TrainingLosses {
+        let epoch = state.epoch
+        var rng = SeededGenerator(seed: options.seed &+ UInt64(epoch + 1) &* 0x1000_0001)
+        var order = Array(0..<samples.count)
+        order.shuffle(using: &rng)
+        let steps = stepsPerEpoch(samples.count)
+        let schedule = WarmupCosineSchedule(
+            warmupSteps: Int(Float(steps * options.epochs) * options.warmupFraction), totalSteps: steps * options.epochs)
+        let tokenizer = SubwordTokenizer(buckets: network.config.textBuckets)
+        let entityFeatures = entities.map { tokenizer.features($0.text) }
+        let entityMask = entities.map { heldOut.contains($0.id) ? Float(0) : 1 }
+        var sumE = 0.0
+        var sumC = 0.0
+        for s in 0..<steps {
+            let batch = order[(s * options.batchSize)..<min(samples.count, (s + 1) * options.batchSize)].map { samples[$0] }
+            var views: [[(StandardLead, [Float])]] = []
+            for sample in batch {
+                let set = LeadSets.sample(&rng)
+                var kept = set.compactMap { lead in sample.leads[lead].map { (lead, $0) } }
+                if kept.isEmpty, let any = sample.leads.sorted(by: { $0.key < $1.key }).first { kept = [(any.key, any.value)] }
+                if options.patchMaskProbability > 0 {
+                    let patch = max(1, Int(network.config.sampleRate * 0.4))
+                    for k in 0..<kept.count {
+                        var x = kept[k].1
+                        var start = 0
+                        while start < x.count {
+                            if rng.nextUniform() < options.patchMaskProbability {
+                                for i in start..<min(x.count, start + patch) { x[i] = 0 }
+                            }
+                            start += patch
+                        }
+                        kept[k].1 = x
+                    }
+                }
+                views.append(kept)
+            }
+            let scale = schedule.multiplier(at: state.optimizer.step)
+            let (grads, losses) = await step(
+                parameters: state.parameters, views: views, batch: batch, entityFeatures: entityFeatures, entityMask: entityMask, tokenizer: tokenizer)
+            state.optimizer.update(&state.parameters, gradients: grads, layout: network.layout, scale: scale)
+            // Keep the logit scales in a sane range.
+            state.parameters[network.entityLogit] = min(max(state.parameters[network.entityLogit], 0), log(100))
+            state.parameters[network.reportLogit] = min(max(state.parameters[network.reportLogit], 0), log(100))
+            sumE += losses.entity
+            sumC += losses.contrastive
+        }
+        state.epoch += 1
+        return TrainingLosses(entity: sumE / Double(steps), contrastive: sumC / Double(steps))
+    }
+
+    /// Loss and gradient of one batch (exposed for gradient checks).
+    func step(
+        parameters: [Float], views: [[(StandardLead, [Float])]], batch: [TrainingSample], entityFeatures: [[Int32]], entityMask: [Float],
+        tokenizer: SubwordTokenizer
+    ) async -> ([Float], TrainingLosses) {
+        let net = network
+        let shards = max(1, min(options.shards, views.count))
+        let per = (views.count + shards - 1) / shards
+        let ranges = (0..<shards).map { ($0 * per)..<min(views.count, ($0 + 1) * per) }.filter { !$0.isEmpty }
+        // Phase 1: ECG forward per shard, in parallel.
+        let forwards: [ShardForward] = await withTaskGroup(of: (Int, ShardForward).self) { group in
+            for (i, r) in ranges.enumerated() {
+                let shardViews = Array(views[r])
+                group.addTask { (i, Self.forwardShard(net, parameters: parameters, views: shardViews)) }
+            }
+            var out = [ShardForward?](repeating: nil, count: ranges.count)
+            for await (i, f) in group { out[i] = f }
+            return out.compactMap { $0 }
+        }
+        let e = net.config.embeddingWidth
+        var ecg: [Float] = []
+        for f in forwards { ecg.append(contentsOf: f.acts.embedding.array) }
+        let b = views.count
+        // Phase 2: texts and losses, centrally.
+        var grads = [Float](repeating: 0, count: net.layout.totalCount)
+        let reportFeatures = batch.map { tokenizer.features($0.report) }
+        let targets = batch.map(\.targets)
+        let reports = batch.map(\.report)
+        var dECG = [Float](repeating: 0, count: b * e)
+        let losses = parameters.withUnsafeBufferPointer { pp in
+            grads.withUnsafeMutableBufferPointer { gp in
+                let p = pp.baseAddress.unsafelyUnwrapped
+                let g = gp.baseAddress.unsafelyUnwrapped
+                let ent = net.forwardText(parameters: p, features: entityFeatures)
+                let rep = net.forwardText(parameters: p, features: reportFeatures)
+                let dEnt = Buffer(ent.embedding.count)
+                let dRep = Buffer(rep.embedding.count)
+                let l = ecg.withUnsafeBufferPointer { z in
+                    dECG.withUnsafeMutableBufferPointer { dz in
+                        Losses.compute(
+                            ecg: z.baseAddress.unsafelyUnwrapped, batch: b, dim: e, entities: ent.embedding.p, entityCount: entityFeatures.count,
+                            reports: rep.embedding.p, reportTexts: reports, targets: targets, entityMask: entityMask,
+                            entityLogit: p + net.entityLogit, reportLogit: p + net.reportLogit, contrastiveWeight: options.contrastiveWeight,
+                            dECG: dz.baseAddress.unsafelyUnwrapped, dEntities: dEnt.p, dReports: dRep.p,
+                            dEntityLogit: g + net.entityLogit, dReportLogit: g + net.reportLogit)
+                    }
+                }
+                net.backwardText(parameters: p, acts: ent, dEmbedding: dEnt.p, gradients: g)
+                net.backwardText(parameters: p, acts: rep, dEmbedding: dRep.p, gradients: g)
+                return l
+            }
+        }
+        // Phase 3: ECG backward per shard, in parallel; sum.
+        var offsets: [Int] = []
+        var o = 0
+        for f in forwards {
+            offsets.append(o)
+            o += f.acts.groups.count
+        }
+        let dECGCopy = dECG
+        let shardGrads: [[Float]] = await withTaskGroup(of: [Float].self) { group in
+            for (i, f) in forwards.enumerated() {
+                let start = offsets[i] * e
+                group.addTask {
+                    var g = [Float](repeating: 0, count: net.layout.totalCount)
+                    parameters.withUnsafeBufferPointer { pp in
+                        g.withUnsafeMutableBufferPointer { gp in
+                            dECGCopy.withUnsafeBufferPointer { dz in
+                                net.backwardECG(
+                                    parameters: pp.baseAddress.unsafelyUnwrapped, acts: f.acts, dEmbedding: dz.baseAddress.unsafelyUnwrapped + start,
+                                    gradients: gp.baseAddress.unsafelyUnwrapped)
+                            }
+                        }
+                    }
+                    return g
+                }
+            }
+            var all: [[Float]] = []
+            for await g in group { all.append(g) }
+            return all
+        }
+        for g in shardGrads {
+            for i in 0..<grads.count { grads[i] += g[i] }
+        }
+        return (grads, losses)
+    }
+
+    struct ShardForward: @unchecked Sendable {
+        let acts: ECGActivations
+    }
+
+    static func forwardShard(_ net: Network, parameters: [Float], views: [[(StandardLead, [Float])]]) -> ShardForward {
+        var leads: [Int] = []
+        var signals: [Float] = []
+        var groups: [Range<Int>] = []
+        let length = net.config.length
+        for v in views {
+            let start = leads.count
+            for (lead, s) in v {
+                leads.append(lead.rawValue)
+                signals.append(contentsOf: s.prefix(length))
+                if s.count < length { signals.append(contentsOf: [Float](repeating: 0, count: length - s.count)) }
+            }
+            groups.append(start..<leads.count)
+        }
+        let acts = parameters.withUnsafeBufferPointer { p in
+            signals.withUnsafeBufferPointer { s in
+                net.forwardECG(parameters: p.baseAddress.unsafelyUnwrapped, signals: s.baseAddress.unsafelyUnwrapped, leads: leads, groups: groups)
+            }
+        }
+        return ShardForward(acts: acts)
+    }
+
+    /// A model from a state, for evaluation or saving.
+    public func model(from state: TrainingState, card: ModelCard) -> KMERLEncoderModel {
+        KMERLEncoderModel(configuration: state.configuration, parameters: state.parameters, calibrations: [:], globalCalibration: .identity, card: card)
+    }
+}
+
+/// The two K-MERL objectives with their gradients.
+enum Losses {
+    /// Entity BCE (mean over unmasked pairs) + `contrastiveWeight` × symmetric InfoNCE between ECG
+    /// and report embeddings (reports with identical text count as positives of each other).
+    /// Gradients are written to `dECG`, `dEntities`, `dReports` and added to the logit parameters.
+    static func compute(
+        ecg: UnsafePointer<Float>, batch b: Int, dim e: Int, entities: UnsafePointer<Float>, entityCount: Int,
+        reports: UnsafePointer<Float>, reportTexts: [String], targets: [[Float?]], entityMask: [Float],
+        entityLogit: UnsafePointer<Float>, reportLogit: UnsafePointer<Float>, contrastiveWeight: Float,
+        dECG: UnsafeMutablePointer<Float>, dEntities: UnsafeMutablePointer<Float>, dReports: UnsafeMutablePointer<Float>,
+        dEntityLogit: UnsafeMutablePointer<Float>, dReportLogit: UnsafeMutablePointer<Float>
+    ) -> TrainingLosses {
+        dECG.update(repeating: 0, count: b * e)
+        dEntities.update(repeating: 0, count: entityCount * e)
+        dReports.update(repeating: 0, count: b * e)
+        // Entity alignment.
+        let s = exp(entityLogit[0])
+        let bias = entityLogit[1]
+        var count: Float = 0
+        for i in 0..<b {
+            for k in 0..<entityCount where entityMask[k] > 0 && k < targets[i].count && targets[i][k] != nil { count += 1 }
+        }
+        var entityLoss: Double = 0
+        if count > 0 {
+            for i in 0..<b {
+                let zi = ecg + i * e
+                for k in 0..<entityCount where entityMask[k] > 0 && k < targets[i].count {
+                    guard let y = targets[i][k] else { continue }
+                    let tk = entities + k * e
+                    var cosv: Float = 0
+                    for j in 0..<e { cosv += zi[j] * tk[j] }
+                    let l = s * cosv + bias
+                    // Stable BCE with logits.
+                    entityLoss += Double(max(l, 0) - l * y + log(1 + exp(-abs(l))))
+                    let p = 1 / (1 + exp(-l))
+                    let dl = (p - y) / count
+                    for j in 0..<e {
+                        dECG[i * e + j] += dl * s * tk[j]
+                        dEntities[k * e + j] += dl * s * zi[j]
+                    }
+                    dEntityLogit[0] += dl * s * cosv
+                    dEntityLogit[1] += dl
+                }
+            }
+            entityLoss /= Double(count)
+        }
+        // Contrastive ECG–report.
+        var contrastive: Double = 0
+        if contrastiveWeight > 0 && b > 1 {
+            let sr = exp(reportLogit[0])
+            var logits = [Float](repeating: 0, count: b * b)
+            for i in 0..<b {
+                for j in 0..<b {
+                    var d: Float = 0
+                    for c in 0..<e { d += ecg[i * e + c] * reports[j * e + c] }
+                    logits[i * b + j] = sr * d
+                }
+            }
+            var same = [Float](repeating: 0, count: b * b)
+            for i in 0..<b {
+                var n: Float = 0
+                for j in 0..<b where reportTexts[i] == reportTexts[j] { n += 1 }
+                for j in 0..<b where reportTexts[i] == reportTexts[j] { same[i * b + j] = 1 / n }
+            }
+            var dS = [Float](repeating: 0, count: b * b)
+            let w = contrastiveWeight / Float(2 * b)
+            // Rows (ECG → report) and columns (report → ECG).
+            for pass in 0..<2 {
+                for i in 0..<b {
+                    var mx = -Float.greatestFiniteMagnitude
+                    for j in 0..<b { mx = max(mx, pass == 0 ? logits[i * b + j] : logits[j * b + i]) }
+                    var sum: Float = 0
+                    for j in 0..<b { sum += exp((pass == 0 ? logits[i * b + j] : logits[j * b + i]) - mx) }
+                    let lse = mx + log(sum)
+                    for j in 0..<b {
+                        let idx = pass == 0 ? i * b + j : j * b + i
+                        let q = same[i * b + j]
+                        let p = exp(logits[idx] - lse)
+                        if q > 0 { contrastive -= Double(q * (logits[idx] - lse)) }
+                        dS[idx] += w * (p - q)
+                    }
+                }
+            }
+            contrastive /= Double(2 * b)
+            for i in 0..<b {
+                for j in 0..<b {
+                    let g = dS[i * b + j]
+                    if g == 0 { continue }
+                    for c in 0..<e {
+                        dECG[i * e + c] += g * sr * reports[j * e + c]
+                        dReports[j * e + c] += g * sr * ecg[i * e + c]
+                    }
+                    dReportLogit[0] += g * logits[i * b + j]
+                }
+            }
+        }
+        return TrainingLosses(entity: entityLoss, contrastive: contrastive)
+    }
+}

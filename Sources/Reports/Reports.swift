@@ -1,4 +1,0 @@
-import Classification
-
-/// HTML (Mustache), CSV, JSON and SVG renderings of classification results.
-public enum Reports {}

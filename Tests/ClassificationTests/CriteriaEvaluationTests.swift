@@ -1,0 +1,100 @@
+import ECGCore
+import ECGFormats
+import ECGSignal
+import Foundation
+import KMERLTestSupport
+import Knowledge
+import Testing
+
+@testable import Classification
+
+/// Criteria as the ontology states them (QRS ≥ 120 ms for complete bundle branch block,
+/// HR < 60 bpm for sinus bradycardia), checked against the signal layer's measurements of real
+/// LUDB records.
+@Suite struct CriteriaEvaluationTests {
+    static let clbbb = Concept(
+        id: "CLBBB", label: "complete left bundle branch block", category: .conduction,
+        codes: [ConceptCode(system: .snomed, code: "733534002"), ConceptCode(system: .scp, code: "CLBBB")],
+        criteria: [Criterion(measurement: "qrsDuration", minimum: 120, unit: "ms")])
+    static let sbrad = Concept(
+        id: "SBRAD", label: "sinus bradycardia", category: .rhythm,
+        criteria: [Criterion(measurement: "heartRate", maximum: 59.99, unit: "bpm")])
+
+    static func measure(_ name: String) throws -> (ECGRecord, RecordMeasurements) {
+        let record = try ECGReader.read(try SharedData.url("ludb/data/\(name).hea"))
+        return (record, MeasurementPipeline().measure(record))
+    }
+
+    @Test(arguments: ["24", "44", "51", "83"])
+    func completeLBBBRecordsMeetTheQRSCriterion(record name: String) throws {
+        let (record, m) = try Self.measure(name)
+        let outcomes = CriteriaEvaluation.evaluate(Self.clbbb, measurements: m)
+        let qrs = try #require(m.qrsDuration)
+        #expect(qrs >= 120)
+        #expect(outcomes.first?.satisfied == true)
+        let evidence = CriteriaEvaluation.evidence(for: try #require(outcomes.first))
+        #expect(evidence.supports)
+        #expect(evidence.text == "QRS duration \(String(format: "%.0f", qrs)) ms ≥ 120 ms")
+        #expect(!evidence.leads.isEmpty && Set(evidence.leads).isSubset(of: Set(record.standardLeads)))
+        // A satisfied, well-cleared criterion lifts a hesitant encoder above 0.5.
+        let finding = FindingScorer().finding(
+            for: Self.clbbb, encoder: EncoderScore(probability: 0.4, similarity: 0.1), measurements: m, leadsPresent: record.standardLeads)
+        if qrs >= 130 { #expect(finding.probability >= 0.5) }
+        #expect(finding.probability > 0.4)
+        #expect(finding.codes == "SNOMED:733534002;SCP:CLBBB")
+    }
+
+    @Test func narrowQRSOverrulesAConfidentEncoder() throws {
+        // LUDB 1: sinus bradycardia, no bundle branch block.
+        let (record, m) = try Self.measure("1")
+        let qrs = try #require(m.qrsDuration)
+        #expect(qrs < 110)
+        let finding = FindingScorer().finding(
+            for: Self.clbbb, encoder: EncoderScore(probability: 0.8, similarity: 0.3, perLead: [.v1: 0.9]), measurements: m,
+            leadsPresent: record.standardLeads)
+        #expect(finding.probability < 0.35)
+        #expect(finding.qualifier == nil)
+        #expect(finding.evidence.contains { $0.kind == "measurement" && !$0.supports && $0.text.contains("< 120 ms") })
+        // Per-lead confidence follows: V1 alone cannot make up for a narrow QRS.
+        #expect((finding.perLead[.v1] ?? 1) < 0.5)
+        #expect(finding.perLead.count == record.standardLeads.count)
+    }
+
+    @Test func bradycardiaIsConfirmedByTheMeasuredRate() throws {
+        let (record, m) = try Self.measure("1")
+        let hr = try #require(m.heartRate)
+        #expect(hr < 60)
+        let finding = FindingScorer().finding(
+            for: Self.sbrad, encoder: EncoderScore(probability: 0.3, similarity: 0.05), measurements: m, leadsPresent: record.standardLeads)
+        #expect(finding.probability > 0.5)
+        #expect(finding.evidence.first?.text.hasPrefix("heart rate ") == true)
+    }
+
+    @Test func absentLeadsGetNoPerLeadConfidence() throws {
+        let (full, _) = try Self.measure("24")
+        let record = full.keeping([.i, .ii])
+        let m = MeasurementPipeline().measure(record)
+        let finding = FindingScorer().finding(
+            for: Self.clbbb, encoder: EncoderScore(probability: 0.5, similarity: 0.1, perLead: [.i: 0.4, .ii: 0.6]), measurements: m,
+            leadsPresent: record.standardLeads)
+        #expect(Set(finding.perLead.keys).isSubset(of: [.i, .ii]))
+        #expect(finding.perLead[.v1] == nil)
+    }
+
+    @Test func unmeasurableValueIsNamedNotGuessed() {
+        let outcome = CriteriaEvaluation.outcome(Criterion(measurement: "prInterval", minimum: 200, unit: "ms"), value: nil, leads: [])
+        #expect(outcome.satisfied == nil)
+        #expect(outcome.logOddsShift(borderlineMargin: 0.25) == 0)
+        #expect(CriteriaEvaluation.evidence(for: outcome).text == "PR interval not measurable (criterion ≥ 200 ms)")
+    }
+
+    @Test func axisRangeReadsAsARange() {
+        let lad = Criterion(measurement: "qrsAxis", minimum: -90, maximum: -30, unit: "deg")
+        let inside = CriteriaEvaluation.outcome(lad, value: -45, leads: [.i, .aVF])
+        #expect(inside.satisfied == true)
+        #expect(CriteriaEvaluation.evidence(for: inside).text == "QRS axis -45° within -90…-30°")
+        let outside = CriteriaEvaluation.outcome(lad, value: 60, leads: [.i, .aVF])
+        #expect(outside.satisfied == false)
+        #expect(outside.logOddsShift(borderlineMargin: 0.25) <= -2)
+    }
+}
