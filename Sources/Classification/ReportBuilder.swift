@@ -73,7 +73,8 @@ enum ReportBuilder {
         let reported = result.findings.filter { $0.qualifier != nil }
         let primary = reported.filter { deciding.contains($0.conceptID) }
         let rest = reported.filter { !deciding.contains($0.conceptID) }
-        return Array((primary + rest).prefix(count))
+        // Deciding findings first; the chosen ones are then shown most probable first.
+        return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
     }
 
     /// The `findings.csv` rows of one record.
@@ -170,7 +171,7 @@ enum ReportBuilder {
             "warnings": result.warnings, "svg": svg,
             "gainText": mvKnown ? "10 mm/mV" : "amplitudes in the file's normalised units (4 mm per unit, not mV)",
             "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
-            "absentLeads": absent.isEmpty ? "" : absent.joined(separator: " "), "unusable": unusable,
+            "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
             "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]
