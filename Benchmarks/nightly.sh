@@ -13,6 +13,8 @@ SRC="$DATA/ptbxl/records100"
 
 swift build -c release --product kmerl-batch >/dev/null
 BIN=$(swift build -c release --show-bin-path)/kmerl-batch
+(cd Benchmarks && swift build -c release --product bench-nightly >/dev/null)
+BENCH=$(cd Benchmarks && swift build -c release --show-bin-path)/bench-nightly
 
 # KMERL_NIGHTLY_BENCH_DIR=DIR keeps the work area there (and reuses it when already populated).
 if [ -n "${KMERL_NIGHTLY_BENCH_DIR:-}" ]; then
@@ -41,11 +43,23 @@ while [ "$n" -lt "$RECORDS" ]; do
 done
 echo "inbox: $RECORDS records (hard-linked copies), $(find "$WORK/inbox" -type f | wc -l) files"
 
+# The first run classifies every record: with the embedded default model, or $KMERL_MODEL, or
+# (when neither exists) an untrained encoder — the weights do not matter for this measurement.
+MODEL_ARGS=()
+if [ -n "${KMERL_MODEL:-}" ]; then
+    MODEL_ARGS=(--model "$KMERL_MODEL")
+elif ! "$BIN" classify --help >/dev/null 2>&1 || [ ! -s "Models/kmerl-default.safetensors" ]; then
+    "$BENCH" model "$WORK/model.safetensors"
+    MODEL_ARGS=(--model "$WORK/model.safetensors")
+fi
 t0=$(now)
-"$BIN" nightly "${ARGS[@]}" --min-age 0 --settle 0 | tail -1
+"$BIN" nightly "${ARGS[@]}" "${MODEL_ARGS[@]}" --min-age 0 --settle 0 | tail -1
 t1=$(now)
 printf 'first run (hash and process all %d records): %.2f s\n' "$RECORDS" "$(echo "$t1 - $t0" | bc)"
 fi
+
+echo "phases of a nothing-new scan (library, release):"
+"$BENCH" scan "$WORK/inbox" "$WORK/kb.sqlite" 5
 
 worst=0
 for i in 1 2 3 4 5; do

@@ -91,13 +91,15 @@ struct Nightly: AsyncParsableCommand {
                 throw NightlyError(path: path, problem: "--model: cannot read the file (\(error.localizedDescription))")
             }
         }
-        let classifier = try BatchClassifier(store: store, modelData: modelData, options: classifyOptions)
         let options = NightlyOptions(
             inbox: URL(fileURLWithPath: inbox), reports: URL(fileURLWithPath: reports),
             archive: archive.map { URL(fileURLWithPath: $0) }, keepDays: keepDays, retryFailed: retryFailed,
             minimumAge: minAge, settleInterval: settle)
         let hooks = TestHooks(environment: environment)
-        let processor = ClassifyingProcessor(base: classifier, store: store, delayPerRecord: hooks.delayPerRecord)
+        let settings = classifyOptions
+        let processor = ClassifyingProcessor(store: store, delayPerRecord: hooks.delayPerRecord) {
+            try BatchClassifier(store: store, modelData: modelData, options: settings)
+        }
         let runner = NightlyRunner(options: options, ledger: store.nightly, processor: processor, pause: hooks.pause)
         let summary = try await runner.run()
         for note in summary.recovered { print("recovered: \(note)") }

@@ -228,6 +228,21 @@ struct NightlyRunnerTests {
         #expect(try NightlyFixtures.reportedRecords(in: reports) == ["00024_lr": 1, "00043_lr": 1])
     }
 
+    @Test("Reports or archive inside the inbox are refused before anything is written")
+    func foldersInsideInbox() async throws {
+        let inbox = try NightlyFixtures.inbox(ptbxl: 1)
+        let ledger = try KnowledgeStore.inMemory().nightly
+        await #expect(throws: NightlyError.self) {
+            _ = try await runner(inbox, inbox.appendingPathComponent("reports"), ledger).run()
+        }
+        let reports = try SharedData.temporaryDirectory("kmerl-nightly-reports")
+        await #expect(throws: NightlyError.self) {
+            _ = try await runner(inbox, reports, ledger, archive: inbox.appendingPathComponent("done")).run()
+        }
+        #expect(!FileManager.default.fileExists(atPath: inbox.appendingPathComponent("reports").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: reports.path).isEmpty)
+    }
+
     @Test("The lock is exclusive while held and free once released")
     func lock() throws {
         let reports = try SharedData.temporaryDirectory("kmerl-nightly-reports")

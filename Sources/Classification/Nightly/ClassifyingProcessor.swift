@@ -10,22 +10,24 @@ import Knowledge
 /// The classification run stored in the knowledge base is tied to the nightly run, so that a
 /// discarded (killed) night also loses its stored results and a record is stored once.
 public struct ClassifyingProcessor: NightlyProcessor {
-    /// The classifier (model, concepts, options) shared by all nights.
-    public let base: BatchClassifier
+    /// Makes the classifier (model, concepts, options). Called only when a night has records to
+    /// process, so that a night with nothing new does not load the model.
+    public let makeClassifier: @Sendable () throws -> BatchClassifier
     /// The knowledge base the results are stored in.
     public let store: KnowledgeStore
     /// A pause after each record (tests use it to kill a run in the middle).
     public var delayPerRecord: TimeInterval
 
-    /// A processor over `base`, storing results in `store`.
-    public init(base: BatchClassifier, store: KnowledgeStore, delayPerRecord: TimeInterval = 0) {
-        self.base = base
+    /// A processor whose classifier is made on first use, storing results in `store`.
+    public init(store: KnowledgeStore, delayPerRecord: TimeInterval = 0, makeClassifier: @escaping @Sendable () throws -> BatchClassifier) {
+        self.makeClassifier = makeClassifier
         self.store = store
         self.delayPerRecord = delayPerRecord
     }
 
     /// Classifies `batch` into `directory`.
     public func process(_ batch: NightlyBatch, into directory: URL) async throws -> [NightlyRecordOutcome] {
+        let base = try makeClassifier()
         let results = NightlyResultStore(store: store, ledger: store.nightly, runID: batch.runID)
         let classifier = try BatchClassifier(classifier: base.classifier, store: results, knowledgeBaseVersion: base.knowledgeBaseVersion)
         let inputs = batch.records.map { BatchInput(id: $0.name, primary: $0.primary, files: $0.fileURLs) }

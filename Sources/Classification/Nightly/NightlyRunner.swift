@@ -180,6 +180,14 @@ public struct NightlyRunner: Sendable {
     /// Runs one night. Throws `NightlyLock.Busy` when another run holds the reports folder.
     public func run(now: Date = Date()) async throws -> NightlySummary {
         let clock = ContinuousClock.now
+        let inboxPrefix = options.inbox.path + "/"
+        for (flag, folder) in [("--reports", options.reports), ("--archive", options.archive)] {
+            guard let folder else { continue }
+            let path = folder.resolvingSymlinksInPath().path
+            if path == options.inbox.path || path.hasPrefix(inboxPrefix) {
+                throw NightlyError(path: folder.path, problem: "\(flag) must not be inside the inbox \(options.inbox.path)")
+            }
+        }
         let reports = try NightlyReports(url: options.reports)
         let lock = try NightlyLock(reports: reports.url)
         defer { lock.release() }
