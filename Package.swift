@@ -37,7 +37,11 @@ let package = Package(
         .target(name: "ECGSignal", dependencies: ["ECGCore"], swiftSettings: optimizedInDebug),
         .target(
             name: "Knowledge",
-            dependencies: ["ECGCore", "CLibXML2", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: [
+                "ECGCore", "CLibXML2", .product(name: "GRDB", package: "GRDB.swift"),
+                // The importer binds its two hot inserts through the SQLite C API (BoundInsert).
+                .product(name: "GRDBSQLite", package: "GRDB.swift"),
+            ]
         ),
         .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"], swiftSettings: optimizedInDebug),
         // Classification drives the whole batch, including writing its reports (the nightly runner

@@ -19,6 +19,13 @@ let package = Package(
             dependencies: [.product(name: "ECGSignal", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
         ),
         .executableTarget(
+            name: "bench-classify",
+            dependencies: [
+                .product(name: "Classification", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl"),
+                .product(name: "ECGCore", package: "kmerl"),
+            ]
+        ),
+        .executableTarget(
             name: "bench-model",
             dependencies: [.product(name: "KMERLModel", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
         ),

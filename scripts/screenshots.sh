@@ -6,7 +6,7 @@
 #
 # REPORT_DIR defaults to a fresh `kmerl-batch classify Examples/incoming` run in .build/screenshots/out;
 # SHOTS_DIR defaults to .build/screenshots. RECORD names pages under records/ (without .html);
-# by default the first three record pages are shot.
+# by default the first three record pages are shot. KMERL_MODEL=FILE passes --model FILE to classify.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,7 +24,9 @@ else
     report=.build/screenshots/out
     swift build --product kmerl-batch >/dev/null
     status=0
-    "$(swift build --show-bin-path)/kmerl-batch" classify Examples/incoming --out "$report" || status=$?
+    model_args=()
+    [ -n "${KMERL_MODEL:-}" ] && model_args=(--model "$KMERL_MODEL")
+    "$(swift build --show-bin-path)/kmerl-batch" classify Examples/incoming --out "$report" "${model_args[@]}" || status=$?
     if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
         echo "screenshots.sh: kmerl-batch classify failed with exit code $status" >&2
         exit "$status"

@@ -91,7 +91,13 @@ extension BatchClassifier {
         guard let data = modelData ?? EmbeddedResources.data(Self.embeddedModelPath) else {
             throw ModelUnavailable(description: "no default model is embedded in this build (\(Self.embeddedModelPath)); pass --model FILE.safetensors")
         }
-        let model = try KMERLEncoderModel.load(safetensors: data)
+        let model: KMERLEncoderModel
+        do {
+            model = try KMERLEncoderModel.load(safetensors: data)
+        } catch {
+            let which = modelData == nil ? "the embedded default model" : "the model"
+            throw ModelUnavailable(description: "\(which) cannot be loaded: \((error as? LocalizedError)?.errorDescription ?? String(describing: error))")
+        }
         let classifier = try RecordClassifier(
             reader: FileRecordReader(), measurer: SignalMeasurer(), scorer: ModelConceptScorer(model: model, concepts: concepts),
             concepts: concepts, options: options)

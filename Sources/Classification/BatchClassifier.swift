@@ -44,7 +44,8 @@ public struct BatchClassifier: Sendable {
     /// What a finished record hands back to the collector: rows and a summary, no signals.
     struct Processed: Sendable {
         var index: Int
-        var findingRows: [[CSVCell]]
+        /// `findings.csv` lines of the record, formatted.
+        var findingLines: [UInt8]
         var summaryRow: [CSVCell]
         var indexRow: IndexRow
         var stored: StoredRecordResult
@@ -55,7 +56,7 @@ public struct BatchClassifier: Sendable {
 
     /// Classifies `inputs` (sorted by path for a deterministic order) and writes the report set
     /// into `outputDirectory`, replacing a previous set there. `skipped` are the inputs discovery
-    /// could not use; warnings and errors among them count as failed and are listed.
+    /// could not use (unreadable headers, missing signal files, non-ECG files); each counts as failed and is listed.
     /// `progress` is called with (done, total) as records finish.
     public func classify(
         _ inputs: [BatchInput], skipped: [Diagnostic], into outputDirectory: URL, inputPaths: [String] = [],
@@ -92,7 +93,7 @@ public struct BatchClassifier: Sendable {
         let window = max(2, options.jobs * 4)
 
         func flush(_ item: Processed) throws {
-            for row in item.findingRows { try findingsCSV.write(row) }
+            try findingsCSV.writeFormatted(item.findingLines)
             try summaryCSV.write(item.summaryRow)
             indexRows.append(item.indexRow)
             outcomes.append(item.outcome)
@@ -114,6 +115,7 @@ public struct BatchClassifier: Sendable {
             var ready: [Int: Processed] = [:]
             let classifier = self.classifier
             let renderer = self.renderer
+            let storing = self.store != nil
             let options = self.options
             let staging = output.staging
             func submit() {
@@ -122,7 +124,7 @@ public struct BatchClassifier: Sendable {
                     let input = ordered[i]
                     let page = pages[i]
                     group.addTask {
-                        Self.process(index: i, input: input, page: page, classifier: classifier, renderer: renderer, staging: staging)
+                        Self.process(index: i, input: input, page: page, classifier: classifier, renderer: renderer, staging: staging, storing: storing)
                     }
                     next += 1
                 }
@@ -140,7 +142,7 @@ public struct BatchClassifier: Sendable {
         }
 
         // Inputs discovery could not use.
-        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) where diagnostic.severity >= .warning {
+        for diagnostic in skipped.sorted(by: { $0.file < $1.file }) {
             let id = URL(fileURLWithPath: diagnostic.file).deletingPathExtension().lastPathComponent
             try summaryCSV.write(ReportBuilder.failureRow(id: id, source: diagnostic.file, reason: diagnostic.message))
             indexRows.append(IndexRow(id: id, source: diagnostic.file, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: diagnostic.message))
@@ -197,7 +199,7 @@ public struct BatchClassifier: Sendable {
 
     /// Classifies one input and renders its page; a failure becomes a failed outcome, not an error.
     static func process(
-        index: Int, input: BatchInput, page: String, classifier: RecordClassifier, renderer: HTMLRenderer, staging: URL
+        index: Int, input: BatchInput, page: String, classifier: RecordClassifier, renderer: HTMLRenderer, staging: URL, storing: Bool
     ) -> Processed {
         var timings = RecordTimings()
         var durations = StageDurations()
@@ -213,7 +215,9 @@ public struct BatchClassifier: Sendable {
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"
             try OutputDirectory.writeAtomically(Data(html.utf8), to: staging.appendingPathComponent(relative))
-            let findingRows = ReportBuilder.findingRows(result)
+            var findingLines: [UInt8] = []
+            findingLines.reserveCapacity(result.findings.count * 160)
+            for row in ReportBuilder.findingRows(result) { CSV.appendLine(row, to: &findingLines) }
             let summaryRow = ReportBuilder.summaryRow(result, top: top)
             durations.render = (clock.now - start).seconds
             var measurements = result.measurements
@@ -221,13 +225,13 @@ public struct BatchClassifier: Sendable {
             let stored = StoredRecordResult(
                 recordID: result.recordID, source: result.source, status: "ok", format: result.format.rawValue,
                 leadsPresent: ReportBuilder.leadsText(result.leadsPresent), overall: result.overall.rawValue, quality: result.quality,
-                measurementsJSON: json(measurements), findingsJSON: json(result.reportedFindings),
+                measurementsJSON: storing ? json(measurements) : nil, findingsJSON: storing ? json(result.reportedFindings) : nil,
                 reported: result.reportedFindings.map {
                     .init(conceptID: $0.conceptID, probability: $0.probability, qualifier: ReportBuilder.qualifierText($0.qualifier))
                 })
             let topPairs = top.map { (phrase: ReportBuilder.phrase($0), probability: $0.probability) }
             return Processed(
-                index: index, findingRows: findingRows, summaryRow: summaryRow,
+                index: index, findingLines: findingLines, summaryRow: summaryRow,
                 indexRow: IndexRow(
                     id: result.recordID, source: result.source, format: result.format.rawValue, page: relative, leads: result.leadsPresent,
                     quality: result.quality, overall: result.overall, heartRate: result.measurements.heartRate,
@@ -238,7 +242,7 @@ public struct BatchClassifier: Sendable {
         } catch {
             let reason = Self.reason(error, file: input.primary.path)
             return Processed(
-                index: index, findingRows: [], summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
+                index: index, findingLines: [], summaryRow: ReportBuilder.failureRow(id: input.id, source: input.primary.path, reason: reason),
                 indexRow: IndexRow(id: input.id, source: input.primary.path, format: "", page: nil, leads: [], quality: nil, overall: nil, heartRate: nil, qrs: nil, top: [], failure: reason),
                 stored: StoredRecordResult(recordID: input.id, source: input.primary.path, status: "failed", reason: reason),
                 outcome: RecordOutcome(id: input.id, source: input.primary.path, page: nil, overall: nil, topFindings: [], failure: reason),

@@ -2,6 +2,7 @@ import ECGCore
 import ECGSignal
 import Foundation
 import Knowledge
+import Reports
 
 /// The outcome of checking one ontology criterion against a record's measurements.
 public struct CriterionOutcome: Sendable, Hashable {
@@ -89,11 +90,15 @@ public enum CriteriaEvaluation {
 
     /// Checks every criterion of `concept` against `measurements`.
     public static func evaluate(_ concept: Concept, measurements: RecordMeasurements) -> [CriterionOutcome] {
+        evaluate(concept, measurements: measurements, usableLeads: usableLeads(measurements))
+    }
+
+    static func evaluate(_ concept: Concept, measurements: RecordMeasurements, usableLeads: [StandardLead]) -> [CriterionOutcome] {
         concept.criteria.map { criterion in
             if leadKeys.contains(criterion.measurement) {
                 return leadOutcome(criterion, territory: concept.territory, measurements: measurements)
             }
-            return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads(measurements))
+            return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads)
         }
     }
 
@@ -161,9 +166,9 @@ public enum CriteriaEvaluation {
     /// Formats a value with the precision its unit deserves.
     public static func format(_ value: Double, unit: String) -> String {
         switch unit.lowercased() {
-        case "mv": String(format: "%.2f", value)
-        case "ms", "bpm", "deg", "/min": String(format: "%.0f", value)
-        default: abs(value) < 10 ? String(format: "%.2f", value) : String(format: "%.0f", value)
+        case "mv": NumberText.fixed(value, 2)
+        case "ms", "bpm", "deg", "/min": NumberText.fixed(value, 0)
+        default: abs(value) < 10 ? NumberText.fixed(value, 2) : NumberText.fixed(value, 0)
         }
     }
 

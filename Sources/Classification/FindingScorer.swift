@@ -2,6 +2,7 @@ import ECGCore
 import ECGSignal
 import Foundation
 import Knowledge
+import Reports
 
 /// What the encoder says about one concept for one record, before the measurement criteria.
 public struct EncoderScore: Sendable, Hashable {
@@ -43,15 +44,34 @@ public struct FindingScorer: Sendable {
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
+    /// What is computed once per record for all its concepts.
+    struct RecordFacts {
+        var usableList: [StandardLead]
+        var usable: Set<StandardLead>
+        var measured: Set<StandardLead>
+
+        init(_ measurements: RecordMeasurements) {
+            usableList = CriteriaEvaluation.usableLeads(measurements)
+            usable = Set(usableList)
+            measured = Set(measurements.leads.compactMap(\.lead.standardLead))
+        }
+    }
+
     /// Scores `concept` for a record from its encoder score and measurements.
     public func finding(
         for concept: Concept, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead]
     ) -> Finding {
-        let outcomes = CriteriaEvaluation.evaluate(concept, measurements: measurements)
+        finding(for: concept, encoder: encoder, measurements: measurements, leadsPresent: leadsPresent, facts: RecordFacts(measurements))
+    }
+
+    func finding(
+        for concept: Concept, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead], facts: RecordFacts
+    ) -> Finding {
+        let outcomes = concept.criteria.isEmpty ? [] : CriteriaEvaluation.evaluate(concept, measurements: measurements, usableLeads: facts.usableList)
         let shift = outcomes.reduce(0) { $0 + $1.logOddsShift(borderlineMargin: bands.borderlineMargin) }
         let probability = Self.sigmoid(Self.logit(encoder.probability) + shift)
-        let usable = Set(CriteriaEvaluation.usableLeads(measurements))
-        let measuredLeads = Set(measurements.leads.compactMap(\.lead.standardLead))
+        let usable = facts.usable
+        let measuredLeads = facts.measured
         var perLead: [StandardLead: Double] = [:]
         for lead in leadsPresent {
             // A lead the signal layer did not see (no measurement entry) is judged by the encoder alone.
@@ -76,7 +96,7 @@ public struct FindingScorer: Sendable {
         evidence.append(
             Evidence(
                 kind: "encoder",
-                text: String(format: "encoder probability %.2f (similarity %.3f)", encoder.probability, encoder.similarity),
+                text: "encoder probability \(NumberText.fixed(encoder.probability, 2)) (similarity \(NumberText.fixed(encoder.similarity, 3)))",
                 leads: supportingLeads,
                 supports: encoder.probability >= bands.possible))
         let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < bands.borderlineMargin }

@@ -106,11 +106,12 @@ public struct RecordClassifier: Sendable {
         start = clock.now
         let scores = try scorer.scores(for: record, concepts: concepts)
         let present = record.standardLeads
+        let facts = FindingScorer.RecordFacts(measurements)
         var findings: [Finding] = []
         findings.reserveCapacity(concepts.count)
         for concept in concepts {
             guard let score = scores[concept.id] else { continue }
-            findings.append(findingScorer.finding(for: concept, encoder: score, measurements: measurements, leadsPresent: present))
+            findings.append(findingScorer.finding(for: concept, encoder: score, measurements: measurements, leadsPresent: present, facts: facts))
         }
         findings.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.conceptID < $1.conceptID }
         timings.score = (clock.now - start).seconds

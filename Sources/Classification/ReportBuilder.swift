@@ -40,11 +40,11 @@ enum ReportBuilder {
 
     static func leadsText(_ leads: [StandardLead]) -> String { leads.map(\.name).joined(separator: ";") }
 
-    static func p(_ value: Double) -> String { String(format: "%.2f", value) }
+    static func p(_ value: Double) -> String { NumberText.fixed(value, 2) }
 
     static func number(_ value: Double?, decimals: Int = 0) -> String {
         guard let value, value.isFinite else { return "—" }
-        return String(format: "%.\(decimals)f", value)
+        return NumberText.fixed(value, decimals)
     }
 
     static func overallClass(_ o: OverallStatement?) -> String {
@@ -73,7 +73,8 @@ enum ReportBuilder {
         let reported = result.findings.filter { $0.qualifier != nil }
         let primary = reported.filter { deciding.contains($0.conceptID) }
         let rest = reported.filter { !deciding.contains($0.conceptID) }
-        return Array((primary + rest).prefix(count))
+        // Deciding findings first; the chosen ones are then shown most probable first.
+        return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
     }
 
     /// The `findings.csv` rows of one record.
@@ -155,26 +156,23 @@ enum ReportBuilder {
             let confidences: [String] = top.map { f in f.perLead[entry.lead].map(p) ?? "—" }
             return [
                 "lead": entry.lead.name, "status": status, "absent": entry.availability == .absent,
-                "quality": m.map { String(format: "%.2f", $0.quality) } ?? "—",
+                "quality": m.map { NumberText.fixed($0.quality, 2) } ?? "—",
                 "r": number(m?.rAmplitude, decimals: 2), "s": number(m?.sAmplitude, decimals: 2),
                 "st": number(m?.stJ60, decimals: 2), "t": number(m?.tAmplitude, decimals: 2), "confidences": confidences,
             ]
         }
         let findings: [[String: Any]] = result.reportedFindings.map { findingContext($0) }
-        let all: [[String: Any]] = result.findings.map {
-            ["conceptID": $0.conceptID, "label": $0.label, "probability": p($0.probability), "codes": $0.codes]
-        }
         let statements: [[String: Any]] = top.map { ["phrase": phrase($0), "probability": p($0.probability)] }
         return [
             "id": result.recordID, "source": result.source, "format": result.format.rawValue,
-            "samplingRate": number(result.samplingRate), "duration": String(format: "%.1f", result.duration),
-            "leads": result.leadsPresent.map(\.name).joined(separator: " "), "quality": String(format: "%.2f", result.quality),
+            "samplingRate": number(result.samplingRate), "duration": NumberText.fixed(result.duration, 1),
+            "leads": result.leadsPresent.map(\.name).joined(separator: " "), "quality": NumberText.fixed(result.quality, 2),
             "overall": result.overall.rawValue, "overallClass": overallClass(result.overall), "statements": statements,
             "warnings": result.warnings, "svg": svg,
             "gainText": mvKnown ? "10 mm/mV" : "amplitudes in the file's normalised units (4 mm per unit, not mV)",
             "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
-            "absentLeads": absent.isEmpty ? "" : absent.joined(separator: " "), "unusable": unusable,
-            "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings, "all": all,
+            "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
+            "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]
     }
@@ -215,11 +213,11 @@ struct IndexRow: Sendable {
         [
             "id": id, "href": page ?? "", "format": format,
             "leads": leads.isEmpty ? "—" : leads.count == 12 ? "all 12" : leads.map(\.name).joined(separator: " "),
-            "leadCount": leads.count, "quality": quality.map { String(format: "%.2f", $0) } ?? "—",
+            "leadCount": leads.count, "quality": quality.map { NumberText.fixed($0, 2) } ?? "—",
             "overall": overall?.rawValue ?? "failed", "overallClass": ReportBuilder.overallClass(overall),
             "overallRank": ReportBuilder.overallRank(overall),
-            "heartRate": ReportBuilder.number(heartRate), "heartRateSort": heartRate.map { String(format: "%.1f", $0) } ?? "-1",
-            "qrs": ReportBuilder.number(qrs), "qrsSort": qrs.map { String(format: "%.1f", $0) } ?? "-1",
+            "heartRate": ReportBuilder.number(heartRate), "heartRateSort": heartRate.map { NumberText.fixed($0, 1) } ?? "-1",
+            "qrs": ReportBuilder.number(qrs), "qrsSort": qrs.map { NumberText.fixed($0, 1) } ?? "-1",
             "top": top.map { ["phrase": $0.phrase, "probability": ReportBuilder.p($0.probability)] },
         ]
     }

@@ -17,7 +17,11 @@ enum FileBytes {
     /// The bytes of the regular file at `url`; throws `ECGFileError` naming the file when it
     /// cannot be opened, is not a regular file, or is too large.
     static func read(_ url: URL) throws -> [UInt8] {
-        let path = url.path
+        try read(path: url.path)
+    }
+
+    /// The bytes of the regular file at `path` (see `read(_:)`).
+    static func read(path: String) throws -> [UInt8] {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else {
             throw ECGFileError(file: path, problem: "cannot open: \(String(cString: strerror(errno)))")

@@ -103,10 +103,18 @@ public struct WFDBHeader: Sendable, Hashable {
     /// Upper bound on declared signals: more than this is treated as a damaged header.
     public static let maximumSignalCount = 4096
 
+    /// Upper bound on samples per frame of one signal.
+    public static let maximumSamplesPerFrame = 65536
+
     /// Reads and parses the header file at `url`.
     public init(contentsOf url: URL) throws {
-        let bytes = try FileBytes.read(url)
-        self = try WFDBHeader.parse(bytes, file: url.path)
+        try self.init(path: url.path)
+    }
+
+    /// Reads and parses the header file at `path`.
+    public init(path: String) throws {
+        let bytes = try FileBytes.read(path: path)
+        self = try WFDBHeader.parse(bytes, file: path)
     }
 
     /// Parses header text; `file` names the header in errors.
@@ -227,7 +235,7 @@ public struct WFDBHeader: Sendable, Hashable {
             if let slash = r.firstIndex(where: { buf[$0] == 0x2F }) {
                 fsEnd = slash
                 var counterEnd = r.upperBound
-                if let paren = r.firstIndex(where: { buf[$0] == 0x28 }) {
+                if let paren = ((slash + 1)..<r.upperBound).first(where: { buf[$0] == 0x28 }) {
                     counterEnd = paren
                     var close = r.upperBound
                     if buf[close - 1] == 0x29 { close -= 1 }
@@ -291,7 +299,8 @@ public struct WFDBHeader: Sendable, Hashable {
             default: throw fail("unexpected '\(Character(UnicodeScalar(c)))' in format field '\(line.string(fr))'")
             }
         }
-        guard spf >= 1 else { throw fail("samples per frame must be at least 1") }
+        guard spf >= 1, spf <= maximumSamplesPerFrame else { throw fail("samples per frame must lie in 1…\(maximumSamplesPerFrame), got \(spf)") }
+        guard skew <= Int(Int32.max), offset <= Int(Int32.max) else { throw fail("skew or byte offset out of range in '\(line.string(fr))'") }
         var spec = WFDBSignalSpec(fileName: fileName, format: format, samplesPerFrame: spf, skew: skew, byteOffset: offset)
         var baseline: Int?
         if f.count > 2 {
@@ -403,7 +412,11 @@ extension WFDBHeader {
     /// The URL of a signal file named in this header, refusing names that leave the header's folder
     /// (absolute paths, `..` components).
     public static func signalFileURL(_ name: String, headerURL: URL) throws -> URL {
-        let path = headerURL.path
+        URL(fileURLWithPath: try signalFilePath(name, headerPath: headerURL.path))
+    }
+
+    /// The path of a signal file named in the header at `headerPath` (see `signalFileURL`).
+    public static func signalFilePath(_ name: String, headerPath path: String) throws -> String {
         if name.hasPrefix("/") || name.hasPrefix("\\") || name.contains(":\\") {
             throw ECGFileError(file: path, problem: "signal file '\(name)' is an absolute path; it must lie in the record's folder")
         }
@@ -411,6 +424,7 @@ extension WFDBHeader {
         if components.contains(where: { $0 == ".." }) || components.isEmpty {
             throw ECGFileError(file: path, problem: "signal file '\(name)' leaves the record's folder; refused")
         }
-        return headerURL.deletingLastPathComponent().appendingPathComponent(name)
+        guard let slash = path.lastIndex(of: "/") else { return name }
+        return path[...slash] + name
     }
 }

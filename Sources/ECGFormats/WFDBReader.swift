@@ -10,14 +10,35 @@ import Foundation
 public enum WFDBReader {
     /// Reads the record whose header is `header` (a `.hea` file).
     public static func read(header: URL) throws -> ECGRecord {
-        let parsed = try WFDBHeader(contentsOf: header)
-        return try read(header: parsed, url: header)
+        let path = header.path
+        let parsed = try WFDBHeader(path: path)
+        return try read(header: parsed, url: header, path: path)
     }
 
     /// Reads the signals of an already parsed header; `url` is the header's location (signal files
     /// are resolved beside it).
     public static func read(header: WFDBHeader, url: URL) throws -> ECGRecord {
-        let path = url.path
+        try read(header: header, url: url, path: url.path)
+    }
+
+    private static func read(header: WFDBHeader, url: URL, path: String) throws -> ECGRecord {
+        try read(header: header, url: url, path: path) { name, filePath in
+            do {
+                return try FileBytes.read(path: filePath)
+            } catch let error as ECGFileError {
+                if !FileManager.default.fileExists(atPath: filePath) {
+                    throw ECGFileError(file: path, problem: "signal file '\(name)' is missing")
+                }
+                throw error
+            }
+        }
+    }
+
+    /// Reads the signals of `header` with `load(fileName, resolvedPath)` supplying each signal
+    /// file's bytes (from disk, or from memory in tests and fuzzing).
+    static func read(
+        header: WFDBHeader, url: URL?, path: String, load: (String, String) throws -> [UInt8]
+    ) throws -> ECGRecord {
         if let segments = header.segmentCount {
             throw ECGFileError(file: path, problem: "multi-segment records (\(segments) segments) are not supported")
         }
@@ -54,23 +75,15 @@ public enum WFDBReader {
             guard specs.allSatisfy({ $0.format == format }) else {
                 throw ECGFileError(file: path, problem: "signals stored in '\(group.file)' have different formats")
             }
-            let fileURL = try WFDBHeader.signalFileURL(group.file, headerURL: url)
-            let bytes: [UInt8]
-            do {
-                bytes = try FileBytes.read(fileURL)
-            } catch let error as ECGFileError {
-                if !FileManager.default.fileExists(atPath: fileURL.path) {
-                    throw ECGFileError(file: path, problem: "signal file '\(group.file)' is missing")
-                }
-                throw error
-            }
+            let filePath = try WFDBHeader.signalFilePath(group.file, headerPath: path)
+            let bytes = try load(group.file, filePath)
             let offset = specs[0].byteOffset
-            if fileURL.pathExtension.lowercased() == "mat" {
+            if filePath.hasSuffix(".mat") || filePath.hasSuffix(".MAT") {
                 isMat = true
-                try checkMATLABHeader(bytes, specs: specs, file: fileURL.path, warnings: &warnings)
+                try checkMATLABHeader(bytes, specs: specs, file: filePath, warnings: &warnings)
             }
             guard offset <= bytes.count else {
-                throw ECGFileError(file: fileURL.path, problem: "byte offset \(offset) lies beyond the end of the \(bytes.count)-byte file")
+                throw ECGFileError(file: filePath, problem: "byte offset \(offset) lies beyond the end of the \(bytes.count)-byte file")
             }
             let tspf = specs.reduce(0) { $0 + $1.samplesPerFrame }
             let capacity = WFDBSignalDecoder.sampleCapacity(format: format, byteCount: bytes.count - offset)
@@ -79,7 +92,7 @@ public enum WFDBReader {
             if frameCount == nil { frameCount = available }
             guard length <= available else {
                 throw ECGFileError(
-                    file: fileURL.path,
+                    file: filePath,
                     problem: "truncated: holds \(available) frames of format \(format) but the header declares \(length) samples per signal")
             }
             let maxSkew = specs.map(\.skew).max() ?? 0
@@ -89,8 +102,13 @@ public enum WFDBReader {
             try bytes.withUnsafeBufferPointer { raw in
                 try flat.withUnsafeMutableBufferPointer { out in
                     try WFDBSignalDecoder.decode(
-                        UnsafeBufferPointer(rebasing: raw[offset...]), format: format, count: flatCount, into: out, file: fileURL.path)
+                        UnsafeBufferPointer(rebasing: raw[offset...]), format: format, count: flatCount, into: out, file: filePath)
                 }
+            }
+            if format != 8 && specs.allSatisfy({ $0.samplesPerFrame == 1 && $0.skew == 0 }) {
+                let simple = extractFrameMajor(flat: flat, length: length, specs: specs, format: format, channels: group.channels, warnings: &warnings)
+                for (k, lead) in simple.enumerated() { leads[group.channels[k]] = lead }
+                continue
             }
             var position = 0
             for (k, spec) in specs.enumerated() {
@@ -109,6 +127,68 @@ public enum WFDBReader {
             sourceURL: url, warnings: warnings)
     }
 
+    /// The common layout (one sample per frame, no skew, not format 8): walks the flat samples
+    /// once, in storage order, computing every signal's physical values, sums and checksum
+    /// (which, without skew, is the sum modulo 2^16).
+    private static func extractFrameMajor(
+        flat: [Int32], length: Int, specs: [WFDBSignalSpec], format: Int, channels: [Int], warnings: inout [String]
+    ) -> [LeadSignal] {
+        let n = specs.count
+        let invalid = WFDBSignalDecoder.invalidValue(format: format)
+        var sums = [Int64](repeating: 0, count: n)
+        var squares = [Int64](repeating: 0, count: n)
+        let baselines = specs.map { Int32(clamping: $0.baseline) }
+        let scales = specs.map { Float(1 / $0.gain) }
+        var planar = [Float](repeating: 0, count: n * length)
+        flat.withUnsafeBufferPointer { src in
+            planar.withUnsafeMutableBufferPointer { out in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    squares.withUnsafeMutableBufferPointer { sq in
+                        baselines.withUnsafeBufferPointer { base in
+                            scales.withUnsafeBufferPointer { scale in
+                                guard let s = src.baseAddress, let o = out.baseAddress, let su = sum.baseAddress, let q = sq.baseAddress,
+                                    let b = base.baseAddress, let g = scale.baseAddress
+                                else { return }
+                                var p = 0
+                                for f in 0..<length {
+                                    var dst = o + f
+                                    for c in 0..<n {
+                                        let d = s[p]
+                                        p &+= 1
+                                        let w = Int64(d)
+                                        su[c] &+= w
+                                        q[c] &+= w &* w
+                                        let v = Float(d &- b[c]) * g[c]
+                                        dst.pointee = d == invalid ? .nan : v
+                                        dst += length
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var result: [LeadSignal] = []
+        result.reserveCapacity(n)
+        for (c, spec) in specs.enumerated() {
+            let start = c * length
+            let samples = Array(planar[start..<(start + length)])
+            let first = (0..<min(10, length)).map { flat[$0 * n + c] }
+            let last = (max(0, length - 3)..<length).map { flat[$0 * n + c] }
+            if let expected = spec.checksum, (Int64(expected) & 0xFFFF) != (sums[c] & 0xFFFF) {
+                warnings.append(
+                    "signal \(channels[c]) (\(spec.description)): checksum mismatch (header \(expected), computed \(Int16(truncatingIfNeeded: sums[c])))")
+            }
+            let adc = ADCInfo(
+                gain: spec.gain, baseline: spec.baseline, format: formatName(format), sum: sums[c], sumOfSquares: squares[c], first: first,
+                last: last)
+            let name = spec.description.isEmpty ? "signal \(channels[c])" : spec.description
+            result.append(LeadSignal(lead: Lead(parsing: name), writtenName: name, samples: samples, units: spec.units, adc: adc))
+        }
+        return result
+    }
+
     /// Pulls one signal out of the decoded flat samples: skew, frame smoothing, statistics,
     /// checksum and physical conversion.
     private static func extract(
@@ -120,6 +200,40 @@ public enum WFDBReader {
         let skew = spec.skew
         let baseline = Int32(clamping: spec.baseline)
         let scale = Float(1 / spec.gain)
+        let name = spec.description.isEmpty ? "signal \(channel)" : spec.description
+        if format != 8 && spf == 1 && skew == 0 {
+            // The common case: one pass over the stored samples computes the physical values,
+            // the sums and the checksum (which, without skew, is the sum modulo 2^16).
+            var sum: Int64 = 0
+            var sumSquares: Int64 = 0
+            var first: [Int32] = []
+            var last: [Int32] = []
+            let physical = flat.withUnsafeBufferPointer { src -> [Float] in
+                first = (0..<min(10, length)).map { src[$0 * tspf + position] }
+                last = (max(0, length - 3)..<length).map { src[$0 * tspf + position] }
+                return [Float](unsafeUninitializedCapacity: length) { out, initialized in
+                    var p = position
+                    for k in 0..<length {
+                        let d = src[p]
+                        p &+= tspf
+                        let w = Int64(d)
+                        sum &+= w
+                        sumSquares &+= w &* w
+                        let v = Float(d &- baseline) * scale
+                        out[k] = d == invalid ? .nan : v
+                    }
+                    initialized = length
+                }
+            }
+            if let expected = spec.checksum, (Int64(expected) & 0xFFFF) != (sum & 0xFFFF) {
+                warnings.append(
+                    "signal \(channel) (\(spec.description)): checksum mismatch (header \(expected), computed \(Int16(truncatingIfNeeded: sum)))")
+            }
+            let adc = ADCInfo(
+                gain: spec.gain, baseline: spec.baseline, format: formatName(format), sum: sum, sumOfSquares: sumSquares, first: first,
+                last: last)
+            return LeadSignal(lead: Lead(parsing: name), writtenName: name, samples: physical, units: spec.units, adc: adc)
+        }
         var digital = [Int32](repeating: invalid, count: length)
         var physical = [Float](repeating: .nan, count: length)
         var sum: Int64 = 0
@@ -176,10 +290,18 @@ public enum WFDBReader {
                 "signal \(channel) (\(spec.description)): checksum mismatch (header \(expected), computed \(Int16(truncatingIfNeeded: checksum)))")
         }
         let adc = ADCInfo(
-            gain: spec.gain, baseline: spec.baseline, format: String(format), sum: sum, sumOfSquares: sumSquares,
+            gain: spec.gain, baseline: spec.baseline, format: formatName(format), sum: sum, sumOfSquares: sumSquares,
             first: Array(digital.prefix(10)), last: Array(digital.suffix(3)))
-        let name = spec.description.isEmpty ? "signal \(channel)" : spec.description
         return LeadSignal(lead: Lead(parsing: name), writtenName: name, samples: physical, units: spec.units, adc: adc)
+    }
+
+    /// The format's name as written in headers (`"16"`), without formatting overhead for the common ones.
+    private static func formatName(_ format: Int) -> String {
+        switch format {
+        case 16: "16"
+        case 212: "212"
+        default: String(format)
+        }
     }
 
     /// Fills `dig` with the skewed, frame-averaged samples given by `sample(frame, j)`;

@@ -37,32 +37,59 @@ public enum CSV {
 
     /// The cell's field text, quoted when it contains a comma, quote or line break.
     public static func field(_ cell: CSVCell) -> String {
+        var bytes: [UInt8] = []
+        append(cell, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// Appends the cell's field text as UTF-8.
+    public static func append(_ cell: CSVCell, to bytes: inout [UInt8]) {
         switch cell {
-        case .empty: return ""
-        case .number(let value, let decimals): return formatNumber(value, decimals: decimals)
+        case .empty: return
+        case .number(let value, let decimals): NumberText.append(value, decimals: decimals, trimZeros: true, to: &bytes)
         case .text(let raw):
-            let text = neutralize(raw)
-            if text.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) {
-                return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+            var text = raw
+            let utf8 = text.utf8
+            guard let first = utf8.first else { return }
+            let neutralized =
+                first == UInt8(ascii: "=") || first == UInt8(ascii: "+") || first == UInt8(ascii: "-") || first == UInt8(ascii: "@")
+                || first == 0x09 || first == 0x0D
+            let needsQuotes = utf8.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 0x0A || $0 == 0x0D }
+            if needsQuotes { bytes.append(UInt8(ascii: "\"")) }
+            if neutralized { bytes.append(UInt8(ascii: "'")) }
+            if needsQuotes {
+                text.withUTF8 { buffer in
+                    for byte in buffer {
+                        bytes.append(byte)
+                        if byte == UInt8(ascii: "\"") { bytes.append(byte) }
+                    }
+                }
+                bytes.append(UInt8(ascii: "\""))
+            } else {
+                text.withUTF8 { bytes.append(contentsOf: $0) }
             }
-            return text
         }
+    }
+
+    /// Appends one CSV line (ending in `\n`) as UTF-8.
+    public static func appendLine(_ cells: [CSVCell], to bytes: inout [UInt8]) {
+        for (index, cell) in cells.enumerated() {
+            if index > 0 { bytes.append(UInt8(ascii: ",")) }
+            append(cell, to: &bytes)
+        }
+        bytes.append(0x0A)
     }
 
     /// A number with at most `decimals` decimals, trailing zeros removed (`0.5`, `120`, `-0.12`).
     public static func formatNumber(_ value: Double, decimals: Int) -> String {
-        var text = String(format: "%.\(decimals)f", value)
-        if text.contains(".") {
-            while text.hasSuffix("0") { text.removeLast() }
-            if text.hasSuffix(".") { text.removeLast() }
-        }
-        if text == "-0" { text = "0" }
-        return text
+        NumberText.trimmed(value, decimals)
     }
 
     /// One CSV line (CRLF-free: lines end in `\n`).
     public static func line(_ cells: [CSVCell]) -> String {
-        cells.map(field).joined(separator: ",") + "\n"
+        var bytes: [UInt8] = []
+        appendLine(cells, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Parses CSV text into rows of fields (quotes and embedded line breaks handled); used by tests
@@ -118,6 +145,12 @@ public final class CSVFileWriter {
     /// Appends one row.
     public func write(_ cells: [CSVCell]) throws {
         buffer.append(contentsOf: CSV.line(cells).utf8)
+        if buffer.count >= 1 << 16 { try flush() }
+    }
+
+    /// Appends rows already formatted with `CSV.appendLine` (formatted in parallel by the caller).
+    public func writeFormatted(_ lines: [UInt8]) throws {
+        buffer.append(contentsOf: lines)
         if buffer.count >= 1 << 16 { try flush() }
     }
 

@@ -106,7 +106,12 @@ struct Classify: AsyncParsableCommand {
                 throw UsageError(message: "--model \(path): cannot read the file (\(error.localizedDescription))")
             }
         }
-        let batch = try BatchClassifier(store: store, modelData: modelData, options: options)
+        let batch: BatchClassifier
+        do {
+            batch = try BatchClassifier(store: store, modelData: modelData, options: options)
+        } catch let error as BatchClassifier.ModelUnavailable {
+            throw UsageError(message: model.map { "--model \($0): \(error.description)" } ?? error.description)
+        }
 
         let discovery = RecordDiscovery.discover(paths.map { URL(fileURLWithPath: $0) })
         let inputs: [BatchInput] = discovery.records.map { BatchInput($0) }

@@ -6,6 +6,6 @@ struct KMERLKB: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kmerl-kb",
         abstract: "Build and query the kmerl knowledge base: ontology concepts and entities extracted from ECG reports.",
-        subcommands: []
+        subcommands: [ImportCommand.self, QueryCommand.self, StatsCommand.self, ExportCommand.self, OntologyCommand.self]
     )
 }

@@ -31,10 +31,13 @@ import Testing
     }
 
     @Test func foldedUmlautsAndUncertainty() {
-        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "LVH/uncertain", "ABQRS/present"])
-        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "CLBBB/present"])
-        #expect(found("st & t abnorm, wahrscheinlich    anterolaterale ischÄmie oder linksbelastung") == ["NDT/present", "ISCAL/uncertain"])
-        #expect(found("lateraler myokardschaden nicht auszuschliessen") == ["INJLA/uncertain"])
+        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "NAXIS/present", "LVH/uncertain", "ABQRS/present"])
+        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "NAXIS/present", "CLBBB/present"])
+        #expect(found("st & t abnorm, wahrscheinlich    anterolaterale ischÄmie oder linksbelastung") == ["STTC/present", "ISCAL/uncertain"])
+        #expect(found("lateraler myokardschaden nicht auszuschliessen") == ["LMI/uncertain"])
+        #expect(found("sinusrhythmus lagetyp normal unspezifisches abnormes t") == ["SR/present", "NAXIS/present", "NDT/present"])
+        // PTB-XL abbreviations: llt (Linkslagetyp), slt (Steillagetyp), lah (left anterior hemiblock).
+        #expect(found("llt sinusbradikardie av block 1. grades lah") == ["LAXIS/present", "SBRAD/present", "1AVB/present", "LAFB/present"])
     }
 
     @Test func englishNegationAndLeads() {
@@ -53,5 +56,83 @@ import Testing
         #expect(leads("t waves are inverted in i,iii,avl") == [.i, .iii, .aVL])
         #expect(leads("signifikantes q in iii") == [.iii])
         #expect(leads("infarkt inferior( ii, iii, f)") == [.ii, .iii, .aVF])
+    }
+}
+
+@Suite struct ExtractorContextTests {
+    func mentions(_ text: String) -> [Mention] { ExtractorTests.extractor.extract(text) }
+
+    @Test func realEnglishReportWithUncertaintyAndAcuity() {
+        // PTB-XL style English report: "possible old inferior myocardial infarction".
+        let found = mentions("sinus rhythm. left axis deviation. possible old inferior myocardial infarction.")
+        #expect(found.map(\.conceptID) == ["SR", "LAD", "IMI"])
+        #expect(found[2].assertion == .uncertain)
+        #expect(found[2].acuity == "old")
+        #expect(found[2].location == "inferior")
+    }
+
+    @Test func germanNegationAndHistory() {
+        let negated = mentions("sinusrhythmus, kein hinweis auf infarkt")
+        #expect(negated.map { "\($0.conceptID)/\($0.assertion.rawValue)" } == ["SR/present", "MI/negated"])
+        let history = mentions("status nach hinterwandinfarkt")
+        #expect(history.first?.conceptID == "IMI")
+        #expect(history.first?.assertion == .historical)
+        let without = mentions("normal sinus rhythm without st elevation")
+        #expect(without.map { "\($0.conceptID)/\($0.assertion.rawValue)" } == ["SR/present", "STE_/negated"])
+    }
+
+    @Test func postModifiersScopeToTheirMentionOnly() {
+        // "mögl. akut" is the acuity of the anteroseptal infarct; the next statement stays present.
+        let found = mentions("qrs(t) abnormal    anteroseptaler infarkt     mÖgl. akut t abnorm in anterioren ableitungen")
+        #expect(found.map(\.conceptID) == ["ABQRS", "ASMI", "STTC"])
+        #expect(found[1].acuity == "acute")
+        #expect(found[1].assertion == .present)
+        #expect(found[2].location == "anterior")
+        // Swedish: "bör övervägas" (should be considered) makes the preceding finding uncertain.
+        let swedish = mentions("sinusrytm avvikande qrs(t) fÖrlopp    inferior myokardskada bÖr ÖvervÄgas")
+        #expect(swedish.last?.conceptID == "INJIN")
+        #expect(swedish.last?.assertion == .uncertain)
+    }
+
+    @Test func severitySkippedInsidePhrasesAndOffsetsWithUmlauts() {
+        let text = "t waves are slightly inverted in i, avl. mässige st-senkung"
+        let found = mentions(text)
+        #expect(found.map(\.conceptID) == ["INVT", "STD_"])
+        #expect(found[0].severity == "mild")
+        #expect(found[0].leads == [.i, .aVL])
+        #expect(found[1].severity == "moderate")
+        let characters = Array(text)
+        #expect(String(characters[found[1].start..<found[1].end]) == "st-senkung")
+    }
+
+    @Test func emptyAndOddInput() {
+        #expect(mentions("").isEmpty)
+        #expect(mentions("   4.46    ").isEmpty)
+        #expect(mentions("NORMALES EKG").map(\.conceptID) == ["NORM"])
+        #expect(mentions("sinusrhythmus\r\nlinksschenkelblock").map(\.start) == [0, 14])
+    }
+}
+
+@Suite struct ExtractorCoordinationTests {
+    func found(_ text: String) -> [String] {
+        ExtractorTests.extractor.extract(text).map { "\($0.conceptID)/\($0.assertion.rawValue)/\($0.acuity ?? "-")" }
+    }
+
+    @Test func coordinatedLocationsNameBothInfarctions() {
+        // PTB-XL ecg_id 955: "old anterolateral and inferior myocardial infarction".
+        #expect(found("sinus arrhythmia. old anterolateral and inferior myocardial infarction.")
+            == ["SARRH/present/-", "ALMI/present/old", "IMI/present/old"])
+        // German device text: "mÖglicher chronischer inferiorer,anteriorer infarkt".
+        #expect(found("mÖglicher chronischer inferiorer,anteriorer infarkt") == ["IMI/uncertain/old", "ASMI/uncertain/old"])
+    }
+
+    @Test func genericStatementsAndNonFindingNegationsDoNotLeak() {
+        // "this is most commonly due to ischaemic heart disease" is about LBBB in general.
+        #expect(found("sinus rhythm. left bundle branch block, this is most commonly due to    ischaemic heart disease.")
+            == ["SR/present/-", "CLBBB/present/-"])
+        // "keine p-welle erkannt" negates the P wave, not the bundle branch block after it.
+        #expect(found("regelmÄssiger rhythmus, keine p-welle erkannt lagetyp normal unvollstÄndiger rechtsschenkelblock")
+            == ["NAXIS/present/-", "IRBBB/present/-"])
+        #expect(found("minor non-specific st segment depression in i, avl.") == ["STD_/present/-"])
     }
 }

@@ -31,28 +31,26 @@ enum HandBuilt {
     /// search; `no ` right before a match negates it). It lets the store tests control exactly
     /// which mentions go in; the shipped extractor is tested with the ontology.
     static func extract(_ text: String) -> [Mention] {
-        let lower = Array(text.lowercased())
+        let lower = text.lowercased()
         var mentions: [Mention] = []
         for concept in concepts {
-            let names = ([concept.label] + concept.synonyms.map(\.text)).map { Array($0.lowercased()) }
-            var i = 0
-            outer: while i < lower.count {
-                for name in names where i + name.count <= lower.count && Array(lower[i..<(i + name.count)]) == name {
-                    let negated = i >= 3 && String(lower[(i - 3)..<i]) == "no "
-                    var leads: [StandardLead] = []
-                    let rest = String(lower[(i + name.count)...])
-                    if rest.hasPrefix(" in ii, iii, avf") { leads = [.ii, .iii, .aVF] }
+            for name in [concept.label] + concept.synonyms.map(\.text) {
+                var from = lower.startIndex
+                while let range = lower.range(of: name.lowercased(), range: from..<lower.endIndex) {
+                    let start = lower.distance(from: lower.startIndex, to: range.lowerBound)
+                    let end = lower.distance(from: lower.startIndex, to: range.upperBound)
+                    let negated = lower[..<range.lowerBound].hasSuffix("no ")
+                    let rest = lower[range.upperBound...]
+                    let leads: [StandardLead] = rest.hasPrefix(" in ii, iii, avf") ? [.ii, .iii, .aVF] : []
                     mentions.append(
                         Mention(
-                            conceptID: concept.id, start: i, end: i + name.count, assertion: negated ? .negated : .present,
+                            conceptID: concept.id, start: start, end: end, assertion: negated ? .negated : .present,
                             leads: leads, severity: rest.contains(" marked") ? "marked" : nil))
-                    i += name.count
-                    continue outer
+                    from = range.upperBound
                 }
-                i += 1
             }
         }
-        return mentions
+        return mentions.sorted { $0.start < $1.start }
     }
 
     static func store() throws -> KnowledgeStore {

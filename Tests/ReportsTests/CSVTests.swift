@@ -46,3 +46,28 @@ import Testing
         #expect(rows[4321] == ["r4320", "432"])
     }
 }
+
+@Suite struct NumberTextTests {
+    @Test func fixedAndTrimmedMatchPrintf() {
+        for value in [0.0, 0.5, -0.12, 1.005, 119.96, -45.0, 1234.56789, 0.00049, -0.00049, 1e-9, 99.995] {
+            for decimals in 0...4 {
+                #expect(NumberText.fixed(value, decimals) == String(format: "%.\(decimals)f", value).replacingOccurrences(of: "-0.0000", with: "0.0000")
+                    || abs(Double(NumberText.fixed(value, decimals))! - value) <= 0.5 / pow(10, Double(decimals)) + 1e-12)
+            }
+        }
+        #expect(NumberText.fixed(-0.001, 2) == "0.00")
+        #expect(NumberText.fixed(2.5, 0) == "3")
+        #expect(NumberText.trimmed(120.0, 1) == "120")
+        #expect(NumberText.trimmed(0.8487, 4) == "0.8487")
+        #expect(NumberText.trimmed(0.10, 4) == "0.1")
+        #expect(NumberText.fixed(.nan, 2) == "nan")
+        let cases: [(Double, Int, String)] = [
+            (0.05, 2, "0.05"), (0.5, 4, "0.5000"), (-0.12, 2, "-0.12"), (1234.5, 1, "1234.5"), (7, 0, "7"), (0, 0, "0"),
+            (0.0001, 4, "0.0001"), (100, 2, "100.00"), (-45, 0, "-45"), (9.999, 2, "10.00"),
+        ]
+        for (value, decimals, text) in cases { #expect(NumberText.fixed(value, decimals) == text) }
+        #expect(NumberText.trimmed(100, 2) == "100")
+        #expect(NumberText.trimmed(0.0500, 4) == "0.05")
+        #expect(NumberText.trimmed(-0.00004, 4) == "0")
+    }
+}

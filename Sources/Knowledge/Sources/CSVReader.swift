@@ -74,7 +74,6 @@ public final class CSVReader {
     private var starts: [Int] = []
     private var ends: [Int] = []
     private var escaped: [Bool] = []
-    private var quoted: [Bool] = []
     /// Physical line on which the current record starts.
     public private(set) var line = 0
     /// Line on which the next record starts.
@@ -140,6 +139,11 @@ public final class CSVReader {
         }
     }
 
+    @inline(__always)
+    static func isASCIIWhitespace(_ byte: UInt8) -> Bool {
+        byte == 0x20 || byte == 0x09 || byte == 0x0A || byte == 0x0D
+    }
+
     /// Whether field `index` of the current record is empty or only ASCII spaces/tabs.
     public func isBlank(at index: Int) -> Bool {
         guard index < starts.count else { return true }
@@ -154,11 +158,16 @@ public final class CSVReader {
     }
 
     /// Field `index` of the current record as a string; `column` names it in errors.
-    /// A missing trailing field reads as empty.
-    public func string(at index: Int, column: String) throws -> String {
+    /// A missing trailing field reads as empty. `trimmed` drops leading and trailing ASCII
+    /// whitespace (spaces, tabs, line breaks) before decoding.
+    public func string(at index: Int, column: String, trimmed: Bool = false) throws -> String {
         guard index < starts.count else { return "" }
-        let start = starts[index]
-        let end = ends[index]
+        var start = starts[index]
+        var end = ends[index]
+        if trimmed {
+            while start < end, Self.isASCIIWhitespace(buffer[start]) { start += 1 }
+            while end > start, Self.isASCIIWhitespace(buffer[end - 1]) { end -= 1 }
+        }
         if start == end { return "" }
         let decoded: String?
         if escaped[index] {
@@ -227,11 +236,27 @@ public final class CSVReader {
     /// Returns `true` when a record was parsed, `false` at the clean end of the file, and `nil`
     /// when the buffer ended before the record did (and more bytes may follow).
     private func parseRecord() throws -> Bool? {
+        // Work on local arrays (swapped in and out) so the hot loop pays no exclusivity checks.
+        var starts: [Int] = []
+        var ends: [Int] = []
+        var escaped: [Bool] = []
+        swap(&starts, &self.starts)
+        swap(&ends, &self.ends)
+        swap(&escaped, &self.escaped)
         starts.removeAll(keepingCapacity: true)
         ends.removeAll(keepingCapacity: true)
         escaped.removeAll(keepingCapacity: true)
-        quoted.removeAll(keepingCapacity: true)
+        defer {
+            swap(&starts, &self.starts)
+            swap(&ends, &self.ends)
+            swap(&escaped, &self.escaped)
+        }
         let count = filled
+        let atEOF = self.atEOF
+        let position = self.position
+        let path = self.path
+        let nextLine = self.nextLine
+        let row = self.row
         if position >= count {
             if atEOF { return false }
             return nil
@@ -275,7 +300,6 @@ public final class CSVReader {
                     starts.append(i + 1)
                     ends.append(j)
                     escaped.append(hasEscapes)
-                    quoted.append(true)
                     i = j + 1
                     if i >= count {
                         if atEOF { return i }
@@ -304,7 +328,6 @@ public final class CSVReader {
                 starts.append(i)
                 ends.append(j)
                 escaped.append(false)
-                quoted.append(false)
                 if j >= count { return j }
                 let byte = bytes[j]
                 if byte == 0x2C {
@@ -320,8 +343,8 @@ public final class CSVReader {
         }
         guard let end = result else { return nil }
         line = nextLine
-        nextLine += newlines + 1
-        position = end
+        self.nextLine = nextLine + newlines + 1
+        self.position = end
         return true
     }
 }

@@ -147,14 +147,14 @@ public final class ReportSource {
             try reader.requireHeaderWidth()
             let line = reader.line
             let row = reader.row
-            let id = try reader.string(at: idColumn, column: idName).trimmingWhitespace()
+            let id = try reader.string(at: idColumn, column: idName, trimmed: true)
             if id.isEmpty {
                 return .skipped(SkippedRow(line: line, row: row, reason: "empty \(idName)"))
             }
             let text: String
             if textColumns.count == 1 {
                 let column = textColumns[0]
-                text = reader.isBlank(at: column.index) ? "" : try reader.string(at: column.index, column: column.name).trimmingWhitespace()
+                text = reader.isBlank(at: column.index) ? "" : try reader.string(at: column.index, column: column.name, trimmed: true)
             } else {
                 text = try joinedLines()
             }
@@ -170,10 +170,10 @@ public final class ReportSource {
     private func joinedLines() throws -> String {
         var text = ""
         for column in textColumns where !reader.isBlank(at: column.index) {
-            let part = try reader.string(at: column.index, column: column.name).trimmingWhitespace()
+            let part = try reader.string(at: column.index, column: column.name, trimmed: true)
             if part.isEmpty { continue }
             if !text.isEmpty {
-                if let last = text.last, ".;:!?".contains(last) {
+                if let last = text.utf8.last, last == 0x2E || last == 0x3B || last == 0x3A || last == 0x21 || last == 0x3F {
                     text += " "
                 } else {
                     text += ". "

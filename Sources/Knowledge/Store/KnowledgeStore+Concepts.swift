@@ -42,6 +42,13 @@ public struct OntologyContentError: Error, Sendable, CustomStringConvertible {
 }
 
 extension KnowledgeStore {
+    /// Loads `ontology` into the base, replacing the concepts with their codes, synonyms,
+    /// parents, territories, criteria and lexicon in one transaction. Idempotent. Reports and
+    /// mentions are kept (mentions refer to concepts by id).
+    public func loadOntology(_ ontology: Ontology) throws {
+        try loadConcepts(ontology.concepts, version: ontology.version, source: "ontology \(ontology.version)")
+    }
+
     /// Loads `concepts` as the ontology `version` (see `loadOntology(_:)`). Throws, leaving the
     /// base unchanged, when two concepts share an id.
     public func loadConcepts(_ concepts: [Concept], version: String, source: String = "ontology") throws {
