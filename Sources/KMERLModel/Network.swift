@@ -8,9 +8,11 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
     /// Samples per lead (10 s at 100 Hz); shorter records are padded at the end, longer ones cut to the centre.
     public var length: Int = 1000
     /// Output channels of the per-lead convolution stem (the first layer is the patch embedding).
-    public var convChannels: [Int] = [16, 32, 64, 96]
+    public var convChannels: [Int] = [16, 32, 64, 64]
     /// Whether each stem convolution is followed by a layer norm over channels (per time step).
-    public var convNorm: Bool = true
+    /// Off in the default model: with it (and 96 channels) the 80-epoch run overfitted (fold-9
+    /// superclass AUROC 0.870 vs 0.895 without).
+    public var convNorm: Bool = false
     /// Kernel sizes of the stem.
     public var convKernels: [Int] = [10, 5, 5, 3]
     /// Strides of the stem.
@@ -34,6 +36,30 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
 
     /// The default (shipped) architecture.
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case sampleRate, length, convChannels, convKernels, convStrides, convPaddings, convNorm
+        case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth
+    }
+
+    /// Decodes a configuration; files written before `convNorm` existed have no stem norm.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        sampleRate = try c.decode(Double.self, forKey: .sampleRate)
+        length = try c.decode(Int.self, forKey: .length)
+        convChannels = try c.decode([Int].self, forKey: .convChannels)
+        convKernels = try c.decode([Int].self, forKey: .convKernels)
+        convStrides = try c.decode([Int].self, forKey: .convStrides)
+        convPaddings = try c.decode([Int].self, forKey: .convPaddings)
+        convNorm = try c.decodeIfPresent(Bool.self, forKey: .convNorm) ?? false
+        width = try c.decode(Int.self, forKey: .width)
+        heads = try c.decode(Int.self, forKey: .heads)
+        layers = try c.decode(Int.self, forKey: .layers)
+        mlpWidth = try c.decode(Int.self, forKey: .mlpWidth)
+        embeddingWidth = try c.decode(Int.self, forKey: .embeddingWidth)
+        textBuckets = try c.decode(Int.self, forKey: .textBuckets)
+        textWidth = try c.decode(Int.self, forKey: .textWidth)
+    }
 
     /// Token count per lead after the stem.
     public var tokensPerLead: Int {

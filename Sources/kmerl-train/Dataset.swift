@@ -2,6 +2,7 @@ import ECGCore
 import ECGFormats
 import Foundation
 import KMERLModel
+import Knowledge
 
 /// The paired corpus: PTB-XL records joined with their labels and reports by `ecg_id`.
 struct PairedCorpus {
@@ -62,6 +63,91 @@ struct PairedCorpus {
         return PairedCorpus(
             entities: entities, superclasses: Set(PTBXLLabels.superclasses.map(\.id)), subclasses: Set(labelsDB.subclasses.map(\.id)),
             samples: samples, folds: folds, labels: labels)
+    }
+
+    /// The corpus from a knowledge base: entities are its concepts (text `descriptionText`) that
+    /// reports mention, plus every PTB-XL superclass and subclass; targets come from the extracted
+    /// mentions (present or historical → 1, uncertain → `uncertainTarget`, negated or not mentioned
+    /// → 0), propagated to all ancestor concepts. Evaluation labels are PTB-XL's `scp_codes`
+    /// (ground truth) when `ptbxl` has the database, else the mentions.
+    static func load(records: URL, db: URL, ptbxl: URL?, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
+        let store = try KnowledgeStore(path: db.path)
+        let concepts = try store.concepts()
+        let pairs = try store.trainingPairs()
+        guard !pairs.isEmpty else { throw RecordFiles.Failure(description: "\(db.path): no reports imported (kmerl-kb import first)") }
+        let byID = Dictionary(concepts.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        func ancestors(_ id: String) -> Set<String> {
+            var out = Set<String>()
+            var stack = byID[id]?.parents ?? []
+            while let p = stack.popLast() {
+                guard out.insert(p).inserted else { continue }
+                stack.append(contentsOf: byID[p]?.parents ?? [])
+            }
+            return out
+        }
+        var mentionCounts: [String: Int] = [:]
+        var pairTargets: [String: (text: String, targets: [String: Float])] = [:]
+        for pair in pairs {
+            var t: [String: Float] = [:]
+            for m in pair.mentions {
+                let v: Float
+                switch m.assertion {
+                case .present, .historical: v = 1
+                case .uncertain: v = uncertainTarget
+                case .negated: continue
+                }
+                for id in [m.conceptID] + ancestors(m.conceptID) { t[id] = max(t[id] ?? 0, v) }
+            }
+            for id in t.keys { mentionCounts[id, default: 0] += 1 }
+            pairTargets[pair.externalID] = (pair.text, t)
+        }
+        let classCodes: Set<CodeSystem> = [.ptbxlClass, .ptbxlSubclass]
+        let superIDs = Set(concepts.filter { $0.codes.contains { $0.system == .ptbxlClass } }.map(\.id))
+        let subIDs = Set(concepts.filter { $0.codes.contains { $0.system == .ptbxlSubclass } }.map(\.id))
+        let entities = concepts.filter { c in (mentionCounts[c.id] ?? 0) > 0 || c.codes.contains { classCodes.contains($0.system) } }
+            .map { EntitySpec(id: $0.id, text: $0.descriptionText) }
+        let index = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($1.id, $0) })
+        var truth: PTBXLLabels? = nil
+        if let ptbxl, FileManager.default.fileExists(atPath: ptbxl.appendingPathComponent("ptbxl_database.csv").path) {
+            truth = try PTBXLLabels(
+                database: ptbxl.appendingPathComponent("ptbxl_database.csv"), statements: ptbxl.appendingPathComponent("scp_statements.csv"))
+        }
+        let headers = RecordFiles.headers(in: records)
+        guard !headers.isEmpty else { throw RecordFiles.Failure(description: "\(records.path): no WFDB headers (*.hea) found") }
+        let pre = LeadPreprocessor(sampleRate: configuration.sampleRate, length: configuration.length)
+        var samples: [TrainingSample] = []
+        var folds: [Int] = []
+        var labels: [[Bool]] = []
+        var skipped = 0
+        for h in headers {
+            let stem = h.deletingPathExtension().lastPathComponent
+            guard let id = Int(stem.split(separator: "_")[0]), let pair = pairTargets[String(id)], let row = truth?.rows[id] else {
+                skipped += 1
+                continue
+            }
+            let record: ECGRecord
+            do { record = try ECGReader.read(h) } catch {
+                log("warning: \(error)")
+                skipped += 1
+                continue
+            }
+            var leads: [StandardLead: [Float]] = [:]
+            for lead in StandardLead.allCases {
+                if let s = record.signal(for: lead) { leads[lead] = pre.prepare(s, samplingRate: record.samplingRate) }
+            }
+            var t = [Float?](repeating: 0, count: entities.count)
+            for (cid, v) in pair.targets { if let k = index[cid] { t[k] = v } }
+            var y = [Bool](repeating: false, count: entities.count)
+            if let truth {
+                let (certain, uncertain) = truth.concepts(of: row)
+                for c in certain.union(uncertain) { if let k = index[c] { y[k] = true } }
+            }
+            samples.append(TrainingSample(id: String(id), leads: leads, targets: t, report: pair.text))
+            folds.append(row.fold)
+            labels.append(y)
+        }
+        if skipped > 0 { log("skipped \(skipped) records without a report in the knowledge base, a PTB-XL fold or a readable header") }
+        return PairedCorpus(entities: entities, superclasses: superIDs, subclasses: subIDs, samples: samples, folds: folds, labels: labels)
     }
 
     func split(validationFold: Int) -> (train: [TrainingSample], validation: [TrainingSample], validationLabels: [[Bool]]) {

@@ -18,8 +18,18 @@ struct CorpusOptions: ParsableArguments {
     @Option(help: "Folder of WFDB records (PTB-XL records100 layout; NNNNN_lr ↔ ecg_id).")
     var records: String
 
-    @Option(help: "PTB-XL folder with ptbxl_database.csv and scp_statements.csv (default: the parent of --records).")
+    @Option(help: "Knowledge base (kmerl-kb): concepts and the reports' extracted mentions are the training targets. Without it, PTB-XL's scp_codes are.")
+    var db: String?
+
+    @Option(help: "PTB-XL folder with ptbxl_database.csv and scp_statements.csv: folds and ground-truth labels (default: the parent of --records).")
     var ptbxl: String?
+
+    func load(configuration: EncoderConfiguration) async throws -> PairedCorpus {
+        if let db {
+            return try await PairedCorpus.load(records: recordsURL, db: URL(fileURLWithPath: db), ptbxl: ptbxlURL, configuration: configuration, log: printError)
+        }
+        return try await PairedCorpus.load(records: recordsURL, ptbxl: ptbxlURL, configuration: configuration, log: printError)
+    }
 
     var recordsURL: URL { URL(fileURLWithPath: records) }
     var ptbxlURL: URL { ptbxl.map { URL(fileURLWithPath: $0) } ?? recordsURL.deletingLastPathComponent() }
@@ -68,7 +78,7 @@ struct Fit: AsyncParsableCommand {
 
     func run() async throws {
         let config = EncoderConfiguration()
-        let corpusData = try await PairedCorpus.load(records: corpus.recordsURL, ptbxl: corpus.ptbxlURL, configuration: config, log: printError)
+        let corpusData = try await corpus.load(configuration: config)
         let (train, val, valLabels) = corpusData.split(validationFold: validationFold)
         say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities")
         var options = TrainingOptions()
@@ -97,7 +107,7 @@ struct Fit: AsyncParsableCommand {
         card.heldOutConcepts = heldOut.sorted()
         card.seed = seed
         card.epochs = epochs
-        card.command = "kmerl-train fit --records \(corpus.records) --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold) --hold-out \(holdOut)"
+        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold) --hold-out \(holdOut)"
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)
@@ -123,7 +133,7 @@ struct Evaluate: AsyncParsableCommand {
 
     func run() async throws {
         let m = try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: model))
-        let corpusData = try await PairedCorpus.load(records: corpus.recordsURL, ptbxl: corpus.ptbxlURL, configuration: m.configuration, log: printError)
+        let corpusData = try await corpus.load(configuration: m.configuration)
         let (_, val, labels) = corpusData.split(validationFold: fold)
         guard !val.isEmpty else { throw ValidationError("no records of fold \(fold) under \(corpus.records)") }
         let evaluator = Evaluator(model: m)

@@ -21,6 +21,7 @@ import Testing
         c.embeddingWidth = 6
         c.textBuckets = 64
         c.textWidth = 5
+        c.convNorm = true  // exercise the optional stem norm in the gradient check
         return c
     }
 

@@ -1,0 +1,65 @@
+import ECGCore
+import ECGFormats
+import Foundation
+import KMERLTestSupport
+import Testing
+
+@testable import KMERLModel
+
+/// The shipped model (Models/kmerl-default.safetensors) on the real validation fold.
+@Suite struct DefaultModelTests {
+    static func model() throws -> KMERLEncoderModel {
+        try KMERLEncoderModel.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Models/kmerl-default.safetensors"))
+    }
+
+    @Test func defaultModelSeparatesSuperclassesOnFold9() async throws {
+        let model = try Self.model()
+        #expect(model.version.hasPrefix("kmerl-encoder/"))
+        #expect(!model.card.heldOutConcepts.isEmpty)
+        let ptbxl = try SharedData.url("ptbxl")
+        let labels = try PTBXLLabels(
+            database: ptbxl.appendingPathComponent("ptbxl_database.csv"), statements: ptbxl.appendingPathComponent("scp_statements.csv"))
+        var records: [ECGRecord] = []
+        var truth: [[Bool]] = []
+        let root = ptbxl.appendingPathComponent("records100")
+        let enumerator = FileManager.default.enumerator(at: root, includingPropertiesForKeys: nil)
+        while let url = enumerator?.nextObject() as? URL {
+            guard url.pathExtension == "hea", let id = Int(url.deletingPathExtension().lastPathComponent.prefix(5)),
+                let row = labels.rows[id], row.fold == 9
+            else { continue }
+            records.append(try ECGReader.read(url))
+            let (certain, uncertain) = labels.concepts(of: row)
+            truth.append(PTBXLLabels.superclasses.map { certain.union(uncertain).contains($0.id) })
+        }
+        #expect(records.count == 183)
+        let queries = PTBXLLabels.superclasses.map { ConceptQuery(id: $0.id, text: $0.text) }
+        for (leads, floor) in [(StandardLead.allCases, 0.88), ([StandardLead.i], 0.83)] {
+            let embeddings = await model.embed(records.map { $0.keeping(Set(leads)) })
+            let scores = embeddings.map { model.score($0, concepts: queries) }
+            var aurocs: [Double] = []
+            for k in 0..<queries.count {
+                if let a = Metrics.auroc(scores: scores.map { $0[k].probability }, labels: truth.map { $0[k] }) { aurocs.append(a) }
+            }
+            let macro = aurocs.reduce(0, +) / Double(aurocs.count)
+            #expect(aurocs.count == 5)
+            #expect(macro > floor, "superclass macro-AUROC with \(leads.map(\.name)) is \(macro)")
+            // Calibrated probabilities and per-lead scores for exactly the present leads.
+            #expect(scores.allSatisfy { $0.allSatisfy { $0.probability > 0 && $0.probability < 1 && $0.hasConceptCalibration } })
+            #expect(embeddings.allSatisfy { Set($0.perLead.keys) == Set(leads) })
+        }
+    }
+
+    @Test func scoringUnseenConceptTextUsesGlobalCalibration() throws {
+        let model = try Self.model()
+        let record = try ECGReader.read(try SharedData.url("ludb/data/1.hea"))
+        let embedding = model.embed(record)
+        #expect(embedding.perLead.count == 12)
+        let scores = model.score(embedding, concepts: [ConceptQuery(id: "NEW-CONCEPT", text: "left ventricular strain pattern")])
+        #expect(scores.count == 1)
+        #expect(scores[0].hasConceptCalibration == false)
+        #expect(scores[0].perLead.count == 12)
+        #expect(abs(scores[0].similarity) <= 1)
+        // No leads: nothing to score.
+        #expect(model.score(model.embed(record.keeping([])), concepts: [ConceptQuery(id: "MI", text: "myocardial infarction")]).isEmpty)
+    }
+}
