@@ -71,8 +71,8 @@ enum ReportBuilder {
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
         let reported = result.findings.filter { $0.qualifier != nil }
-        let primary = reported.filter { deciding.contains($0.conceptID) }
-        let rest = reported.filter { !deciding.contains($0.conceptID) }
+        let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
+        let rest = reported.filter { !deciding.contains($0.conceptID) || $0.isZeroShot }
         // Deciding findings first; the chosen ones are then shown most probable first.
         return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
     }
