@@ -29,6 +29,13 @@ let package = Package(
             name: "bench-model",
             dependencies: [.product(name: "KMERLModel", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
         ),
+        .executableTarget(
+            name: "bench-nightly",
+            dependencies: [
+                .product(name: "Classification", package: "kmerl"), .product(name: "Knowledge", package: "kmerl"),
+                .product(name: "KMERLModel", package: "kmerl"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

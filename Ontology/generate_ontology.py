@@ -98,6 +98,8 @@ CRITERIA = {
     "LAFB": [("qrsAxis", -90, -45, "deg")], "LPFB": [("qrsAxis", 90.01, 180, "deg")],
     "LNGQT": [("qtcBazett", 460.01, None, "ms")], "SQT": [("qtcBazett", None, 349.99, "ms")],
     "WPW": [("prInterval", None, 119.99, "ms"), ("qrsDuration", 110, None, "ms")],
+    "NAXIS": [("qrsAxis", -30, 90, "deg")], "LAXIS": [("qrsAxis", -30, 30, "deg")],
+    "VAXIS": [("qrsAxis", 60, 90, "deg")], "RAXIS": [("qrsAxis", 90, 120, "deg")],
 }
 
 # Concepts named only by SNOMED CT (CinC 2021 / Chapman): id, label, category, parents.
@@ -209,6 +211,11 @@ SNOMED_ONLY = {
 # Concepts with no code in the tables, needed for extraction (named in the reports).
 EXTRA = {
     "BIFB": ("bifascicular block", "conduction", ["CD"]),
+    # German axis types ("Lagetyp") named in nearly every PTB-XL device report.
+    "NAXIS": ("normal axis", "axis", []),
+    "LAXIS": ("left axis type", "axis", []),
+    "VAXIS": ("vertical axis", "axis", []),
+    "RAXIS": ("right axis type", "axis", []),
 }
 
 # Chapman names that contradict their own code (a fascicular block coded as LBBB, an MI wall coded
@@ -347,6 +354,17 @@ def main():
             if cid not in concepts:
                 sys.exit(f"synonyms.tsv:{number}: unknown concept {cid}")
             add_syn(concepts[cid], text, lang, abbr == "1")
+
+    # A curated synonym names one concept only (the extractor would silently take the first).
+    owner = {}
+    with open(os.path.join(HERE, "synonyms.tsv"), encoding="utf-8") as handle:
+        for number, line in enumerate(handle, 1):
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) != 4 or line.startswith("#"):
+                continue
+            key = " ".join(parts[3].lower().split())
+            if owner.setdefault(key, parts[0]) != parts[0]:
+                sys.exit(f"synonyms.tsv:{number}: '{parts[3]}' already names {owner[key]}")
 
     # Check parents exist.
     for c in concepts.values():

@@ -146,7 +146,8 @@ public enum ECGCSVReader {
                 guard count >= 2 else { throw fail("a single row: cannot derive the sampling rate from the time column (pass --fs)") }
                 let span = times[count - 1] - times[0]
                 guard span > 0 else { throw fail("time column does not increase: cannot derive the sampling rate") }
-                fs = Double(count - 1) / span
+                // Rounded to µHz so that printed time stamps (0.002, 0.004 …) give exactly 500 Hz.
+                fs = (Double(count - 1) / span * 1e6).rounded() / 1e6
                 let step = span / Double(count - 1)
                 var irregular = 0
                 for k in 1..<count where abs((times[k] - times[k - 1]) - step) > 0.01 * step { irregular += 1 }

@@ -65,8 +65,14 @@ public enum RecordDiscovery {
                     let regular = (try? url.resourceValues(forKeys: [.isRegularFileKey]).isRegularFile) ?? false
                     if regular, seen.insert(url.standardizedFileURL.path).inserted { files.append(url) }
                 }
-            } else if seen.insert(path.standardizedFileURL.path).inserted {
-                files.append(path)
+            } else {
+                // A signal file named directly stands for its record when the header lies beside it.
+                var file = path
+                if ["dat", "mat"].contains(path.pathExtension.lowercased()) {
+                    let header = path.deletingPathExtension().appendingPathExtension("hea")
+                    if FileManager.default.fileExists(atPath: header.path) { file = header }
+                }
+                if seen.insert(file.standardizedFileURL.path).inserted { files.append(file) }
             }
         }
         files.sort { $0.path < $1.path }

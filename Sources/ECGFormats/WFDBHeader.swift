@@ -235,7 +235,7 @@ public struct WFDBHeader: Sendable, Hashable {
             if let slash = r.firstIndex(where: { buf[$0] == 0x2F }) {
                 fsEnd = slash
                 var counterEnd = r.upperBound
-                if let paren = r.firstIndex(where: { buf[$0] == 0x28 }) {
+                if let paren = ((slash + 1)..<r.upperBound).first(where: { buf[$0] == 0x28 }) {
                     counterEnd = paren
                     var close = r.upperBound
                     if buf[close - 1] == 0x29 { close -= 1 }

@@ -105,6 +105,11 @@ public enum WFDBReader {
                         UnsafeBufferPointer(rebasing: raw[offset...]), format: format, count: flatCount, into: out, file: filePath)
                 }
             }
+            if format != 8 && specs.allSatisfy({ $0.samplesPerFrame == 1 && $0.skew == 0 }) {
+                let simple = extractFrameMajor(flat: flat, length: length, specs: specs, format: format, channels: group.channels, warnings: &warnings)
+                for (k, lead) in simple.enumerated() { leads[group.channels[k]] = lead }
+                continue
+            }
             var position = 0
             for (k, spec) in specs.enumerated() {
                 let channel = group.channels[k]
@@ -120,6 +125,68 @@ public enum WFDBReader {
             id: header.recordName, samplingRate: header.samplingFrequency, leads: leads.compactMap { $0 }, startTime: header.startDate,
             startTimeText: baseText.isEmpty ? nil : baseText, comments: header.comments, sourceFormat: isMat ? .wfdbMat : .wfdb,
             sourceURL: url, warnings: warnings)
+    }
+
+    /// The common layout (one sample per frame, no skew, not format 8): walks the flat samples
+    /// once, in storage order, computing every signal's physical values, sums and checksum
+    /// (which, without skew, is the sum modulo 2^16).
+    private static func extractFrameMajor(
+        flat: [Int32], length: Int, specs: [WFDBSignalSpec], format: Int, channels: [Int], warnings: inout [String]
+    ) -> [LeadSignal] {
+        let n = specs.count
+        let invalid = WFDBSignalDecoder.invalidValue(format: format)
+        var sums = [Int64](repeating: 0, count: n)
+        var squares = [Int64](repeating: 0, count: n)
+        let baselines = specs.map { Int32(clamping: $0.baseline) }
+        let scales = specs.map { Float(1 / $0.gain) }
+        var planar = [Float](repeating: 0, count: n * length)
+        flat.withUnsafeBufferPointer { src in
+            planar.withUnsafeMutableBufferPointer { out in
+                sums.withUnsafeMutableBufferPointer { sum in
+                    squares.withUnsafeMutableBufferPointer { sq in
+                        baselines.withUnsafeBufferPointer { base in
+                            scales.withUnsafeBufferPointer { scale in
+                                guard let s = src.baseAddress, let o = out.baseAddress, let su = sum.baseAddress, let q = sq.baseAddress,
+                                    let b = base.baseAddress, let g = scale.baseAddress
+                                else { return }
+                                var p = 0
+                                for f in 0..<length {
+                                    var dst = o + f
+                                    for c in 0..<n {
+                                        let d = s[p]
+                                        p &+= 1
+                                        let w = Int64(d)
+                                        su[c] &+= w
+                                        q[c] &+= w &* w
+                                        let v = Float(d &- b[c]) * g[c]
+                                        dst.pointee = d == invalid ? .nan : v
+                                        dst += length
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        var result: [LeadSignal] = []
+        result.reserveCapacity(n)
+        for (c, spec) in specs.enumerated() {
+            let start = c * length
+            let samples = Array(planar[start..<(start + length)])
+            let first = (0..<min(10, length)).map { flat[$0 * n + c] }
+            let last = (max(0, length - 3)..<length).map { flat[$0 * n + c] }
+            if let expected = spec.checksum, (Int64(expected) & 0xFFFF) != (sums[c] & 0xFFFF) {
+                warnings.append(
+                    "signal \(channels[c]) (\(spec.description)): checksum mismatch (header \(expected), computed \(Int16(truncatingIfNeeded: sums[c])))")
+            }
+            let adc = ADCInfo(
+                gain: spec.gain, baseline: spec.baseline, format: formatName(format), sum: sums[c], sumOfSquares: squares[c], first: first,
+                last: last)
+            let name = spec.description.isEmpty ? "signal \(channels[c])" : spec.description
+            result.append(LeadSignal(lead: Lead(parsing: name), writtenName: name, samples: samples, units: spec.units, adc: adc))
+        }
+        return result
     }
 
     /// Pulls one signal out of the decoded flat samples: skew, frame smoothing, statistics,

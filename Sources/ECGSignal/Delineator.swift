@@ -45,6 +45,10 @@ public struct TemplateDelineation: Sendable, Hashable {
 public struct Delineator: Sendable {
     /// Fraction of the maximum QRS slope that marks a significant QRS slope.
     public var qrsSignificantSlope: Double = 0.25
+    /// The same for the QRS end (nil = `qrsSignificantSlope`).
+    public var qrsSignificantSlopeEnd: Double?
+    /// Smoothing of the slope envelope, ms.
+    public var slopeSmoothing: Double = 8
     /// Slope fraction below which the QRS has begun/ended.
     public var qrsOnsetSlope: Double = 0.04
     public var qrsOffsetSlope: Double = 0.05
@@ -57,11 +61,6 @@ public struct Delineator: Sendable {
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
-    /// QRS onset/offset by the chord-corner method (else by slope thresholds).
-    public var useKnee = false
-    /// How far (ms) outside the first/last significant QRS slope the corner is searched.
-    public var kneeReach: Double = 50
-
     /// A delineator with the default (calibrated) settings.
     public init() {}
 
@@ -79,13 +78,14 @@ public struct Delineator: Sendable {
         d[n - 1] = d[n - 2]
         var a = d.map { abs($0) }
         // Light smoothing of the slope envelope (~8 ms).
-        let sw = max(1, ms(8))
+        let sw = max(1, ms(slopeSmoothing))
         if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
         let core0 = max(1, c - ms(60)), core1 = min(n - 2, c + ms(60))
         var smax: Float = 0
         for k in core0...core1 { smax = max(smax, a[k]) }
         guard smax > 0 else { return result }
         let significant = Float(qrsSignificantSlope) * smax
+        let significantEnd = Float(qrsSignificantSlopeEnd ?? qrsSignificantSlope) * smax
         let search0 = max(1, c - ms(120)), search1 = min(n - 2, c + ms(140))
         var first = c, last = c
         for k in search0...c where a[k] >= significant {
@@ -94,26 +94,19 @@ public struct Delineator: Sendable {
         }
         var k = search1
         while k >= c {
-            if a[k] >= significant {
+            if a[k] >= significantEnd {
                 last = k
                 break
             }
             k -= 1
         }
-        var on: Int
-        var off: Int
-        if useKnee {
-            on = Self.chordKnee(x, from: max(0, first - ms(kneeReach)), to: first)
-            off = Self.chordKnee(x, from: last, to: min(n - 1, last + ms(kneeReach)))
-        } else {
-            // Walk out to where the slope has faded.
-            on = first
-            let onLimit = max(1, c - ms(160))
-            while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
-            off = last
-            let offLimit = min(n - 2, c + ms(200))
-            while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
-        }
+        // Walk out to where the slope has faded.
+        var on = first
+        let onLimit = max(1, c - ms(160))
+        while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
+        var off = last
+        let offLimit = min(n - 2, c + ms(200))
+        while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
         on = max(0, on + ms(qrsOnsetShift))
         off = min(n - 1, off + ms(qrsOffsetShift))
         result.qrsOnset = on
@@ -171,23 +164,36 @@ public struct Delineator: Sendable {
         return result
     }
 
-    /// The corner of `x` between `from` and `to`: the index farthest (vertically) from the chord
-    /// joining the two end points.
-    static func chordKnee(_ x: [Float], from: Int, to: Int) -> Int {
-        guard to > from + 1 else { return from }
-        let x0 = x[from], x1 = x[to]
-        let span = Float(to - from)
-        var best = from
-        var bestValue: Float = -1
-        for k in (from + 1)..<to {
-            let chord = x0 + (x1 - x0) * Float(k - from) / span
-            let v = abs(x[k] - chord)
-            if v > bestValue {
-                bestValue = v
-                best = k
-            }
+    /// QRS onset and offset (template indices) from the mean of the leads' normalised slope
+    /// envelopes: where fewer than `onsetLevel` / `offsetLevel` (fraction of the leads' maximal
+    /// QRS slopes, on average) remain active. A multi-lead consensus that does not depend on any
+    /// one lead.
+    public func consensusQRS(_ templates: [[Float]], fiducial c: Int, sampleRate fs: Double, onsetLevel: Double, offsetLevel: Double) -> (onset: Int, offset: Int)? {
+        guard let n = templates.first?.count, n > 8, c > 2, c < n - 2, fs > 0 else { return nil }
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        var envelope = [Float](repeating: 0, count: n)
+        var used = 0
+        for x in templates where x.count == n {
+            var a = [Float](repeating: 0, count: n)
+            for k in 1..<(n - 1) { a[k] = abs(x[k + 1] - x[k - 1]) * 0.5 }
+            let sw = max(1, ms(slopeSmoothing))
+            if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
+            var smax: Float = 0
+            for k in max(1, c - ms(60))...min(n - 2, c + ms(60)) { smax = max(smax, a[k]) }
+            guard smax > 0 else { continue }
+            let w = 1 / smax
+            for k in 0..<n { envelope[k] += a[k] * w }
+            used += 1
         }
-        return best
+        guard used > 0 else { return nil }
+        let on = Float(onsetLevel) * Float(used), off = Float(offsetLevel) * Float(used)
+        var k = c
+        let onLimit = max(1, c - ms(160))
+        while k > onLimit, envelope[k] > on { k -= 1 }
+        var j = c
+        let offLimit = min(n - 2, c + ms(200))
+        while j < offLimit, envelope[j] > off { j += 1 }
+        return (k + ms(qrsOnsetShift), j + ms(qrsOffsetShift))
     }
 
     /// The index k in [from, to] maximising `sign × A(k)` with A(k) = Σ (x[j] − x[k]) over the

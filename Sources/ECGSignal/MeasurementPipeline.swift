@@ -16,7 +16,7 @@ public struct MeasurementPipeline: Sendable {
     /// The template-beat delineator.
     public var delineator = Delineator()
     /// At most this many beats form a lead's median beat.
-    public var maximumTemplateBeats = 24
+    public var maximumTemplateBeats = 30
     /// Template window before / after the fiducial point, seconds.
     public var templateBefore = 0.45
     public var templateAfter = 0.70
@@ -26,6 +26,16 @@ public struct MeasurementPipeline: Sendable {
     public var leadBoundaryWeight = 0.2
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
+    /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
+    /// their offsets (0 = earliest to latest, 0.5 = median lead).
+    public var globalQRSQuantile = 0.4
+    /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
+    public var keepMedianBeats = false
+    /// Levels of the multi-lead QRS consensus (`Delineator.consensusQRS`) used as the centre that
+    /// per-lead QRS boundaries are pulled toward (0 = the median of the leads' boundaries).
+    public var consensusLevels: (onset: Double, offset: Double) = (0.2, 0.08)
+    /// Shifts (ms) added to the consensus boundaries.
+    public var consensusShift: (onset: Double, offset: Double) = (-17, 0)
 
     /// A pipeline with the default settings.
     public init() {}
@@ -38,8 +48,36 @@ public struct MeasurementPipeline: Sendable {
         var quality: LeadQuality
     }
 
+    /// Records sampled below this rate are upsampled to `analysisRate` first (delineation needs
+    /// a few samples per QRS slope); beats are reported at the record's own rate.
+    public var minimumAnalysisRate = 250.0
+    /// The rate low-rate records are analysed at.
+    public var analysisRate = 500.0
+
     /// Measures `record`.
     public func measure(_ record: ECGRecord) -> RecordMeasurements {
+        let fs = record.samplingRate
+        if fs.isFinite, fs > 0, fs < minimumAnalysisRate {
+            var upsampled = record
+            upsampled.samplingRate = analysisRate
+            for k in upsampled.leads.indices {
+                let source = record.leads[k].samples
+                var y = Resampler.resample(source, from: fs, to: analysisRate)
+                // Keep invalid samples invalid, so that quality still sees them.
+                if source.contains(where: { !$0.isFinite }) {
+                    let ratio = fs / analysisRate
+                    for i in y.indices where !source[min(source.count - 1, Int((Double(i) * ratio).rounded()))].isFinite { y[i] = .nan }
+                }
+                upsampled.leads[k].samples = y
+            }
+            var result = measureAtRate(upsampled)
+            result.beats = result.beats.map { Int((Double($0) * fs / analysisRate).rounded()) }
+            return result
+        }
+        return measureAtRate(record)
+    }
+
+    func measureAtRate(_ record: ECGRecord) -> RecordMeasurements {
         var result = RecordMeasurements(record: record.id)
         let fs = record.samplingRate
         guard fs.isFinite, fs > 0 else {
@@ -48,22 +86,29 @@ public struct MeasurementPipeline: Sendable {
             }
             return result
         }
-        // 1. Preprocessing and quality.
+        // 1. Preprocessing (leads filtered together, four per SIMD pass) and quality.
+        let minimumSamples = quality.minimumDuration * fs - 0.5
+        let longEnough = record.leads.indices.filter { Double(record.leads[$0].samples.count) >= minimumSamples }
+        let highpassed = Filters.filtfilt(
+            many: longEnough.map { record.leads[$0].samples }, sections: Filters.highpassSections(cutoff: 0.5, sampleRate: fs), sampleRate: fs)
+        let lowpassed = Filters.filtfilt(
+            many: highpassed, sections: Filters.lowpassSections(cutoff: min(40, 0.45 * fs), sampleRate: fs), sampleRate: fs)
+        var filteredByLead: [Int: ([Float], [Float])] = [:]
+        for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k]) }
         var prepared: [PreparedLead] = []
         for (index, lead) in record.leads.enumerated() {
             let raw = lead.samples
             let duration = Double(raw.count) / fs
             var q: LeadQuality
             var filtered: [Float] = []
-            if duration + 0.5 / fs < quality.minimumDuration {
-                q = LeadQuality(score: 0, status: .notAnalysable, reasons: [String(format: "too short (%.2f s, at least %.1f s needed)", duration, quality.minimumDuration)])
-            } else {
-                let highpassed = Filters.removeBaselineWander(raw, sampleRate: fs)
-                filtered = Filters.lowpass(highpassed, sampleRate: fs, cutoff: min(40, 0.45 * fs))
-                q = quality.assess(raw: raw, highpassed: highpassed, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit)
+            if let (hp, lp) = filteredByLead[index] {
+                filtered = lp
+                q = quality.assess(raw: raw, highpassed: hp, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit)
                 if let scale = lead.millivoltsPerUnit, scale != 1 {
                     for k in 0..<filtered.count { filtered[k] *= scale }
                 }
+            } else {
+                q = LeadQuality(score: 0, status: .notAnalysable, reasons: [String(format: "too short (%.2f s, at least %.1f s needed)", duration, quality.minimumDuration)])
             }
             prepared.append(PreparedLead(index: index, signal: filtered, millivoltsPerUnit: lead.millivoltsPerUnit, quality: q))
         }
@@ -97,11 +142,14 @@ public struct MeasurementPipeline: Sendable {
         let before = Int(templateBefore * fs), after = Int(templateAfter * fs)
         var templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
         var templates: [Int: [Float]] = [:]
-        for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
         if alignmentReach > 0 {
-            // Align every beat on the median beats' QRS (least squares over all usable leads), then rebuild them.
+            // Align every beat on the median beats' QRS (least squares over all usable leads), then
+            // build the median beats from the aligned beats. Only the QRS part is needed to align.
             var beatsAligned = beats
             let reach = Int(alignmentReach * fs), half = Int(0.06 * fs)
+            for p in usable {
+                templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after, only: (before - half)...(before + half))
+            }
             let pairs = usable.compactMap { p in templates[p.index].map { (p.signal, $0) } }
             for (k, b) in beats.enumerated() {
                 beatsAligned[k] = b + Self.bestShift(pairs, beat: b, center: before, half: half, reach: reach)
@@ -109,16 +157,18 @@ public struct MeasurementPipeline: Sendable {
             beats = beatsAligned
             result.beats = beats
             templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
-            for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
         }
+        for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
         var delineations: [Int: TemplateDelineation] = [:]
         for p in usable {
             guard let template = templates[p.index] else { continue }
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
+        if keepMedianBeats { result.medianBeatFiducial = before }
         for p in usable {
             guard let d = delineations[p.index], let x = templates[p.index] else { continue }
+            if keepMedianBeats { result.leads[p.index].medianBeat = x }
             result.leads[p.index].boundaries = WaveBoundaries(
                 pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
                 qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
@@ -128,12 +178,20 @@ public struct MeasurementPipeline: Sendable {
         }
         // 4. Global boundaries (from each lead's own boundaries), then per-lead consensus, intervals.
         let all = usable.compactMap { result.leads[$0.index].boundaries }
+        var slopeConsensus: (onset: Double, offset: Double)?
+        if consensusLevels.onset > 0, usable.count >= 3,
+            let q = delineator.consensusQRS(usable.compactMap { templates[$0.index] }, fiducial: before, sampleRate: fs, onsetLevel: consensusLevels.onset, offsetLevel: consensusLevels.offset)
+        {
+            slopeConsensus = (Double(q.onset - before) * 1000 / fs + consensusShift.onset, Double(q.offset - before) * 1000 / fs + consensusShift.offset)
+        }
         if leadBoundaryWeight < 1, usable.count >= 3 {
             let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
             for key in keys {
                 let values = usable.compactMap { result.leads[$0.index].boundaries?[keyPath: key] }
                 guard values.count >= 3 else { continue }
-                let center = Self.median(values)
+                var center = Self.median(values)
+                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOnset { center = qrs.onset }
+                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOffset { center = qrs.offset }
                 let consensus = values.count * 2 >= usable.count
                 for p in usable {
                     if let own = result.leads[p.index].boundaries?[keyPath: key] {
@@ -146,8 +204,8 @@ public struct MeasurementPipeline: Sendable {
             }
         }
         var global = WaveBoundaries()
-        global.qrsOnset = Self.robustLow(all.compactMap(\.qrsOnset))
-        global.qrsOffset = Self.robustHigh(all.compactMap(\.qrsOffset))
+        global.qrsOnset = Self.quantile(all.compactMap(\.qrsOnset), globalQRSQuantile)
+        global.qrsOffset = Self.quantile(all.compactMap(\.qrsOffset), 1 - globalQRSQuantile)
         let pOnsets = all.compactMap(\.pOnset)
         if pOnsets.count * 2 >= all.count, !pOnsets.isEmpty {
             global.pOnset = Self.robustLow(pOnsets)
@@ -156,9 +214,10 @@ public struct MeasurementPipeline: Sendable {
         let tOffsets = all.compactMap(\.tOffset)
         if tOffsets.count * 2 >= all.count { global.tOffset = Self.robustHigh(tOffsets) }
         result.boundaries = global
-        if let on = global.qrsOnset, let off = global.qrsOffset, off > on { result.qrsDuration = off - on }
-        if let p = global.pOnset, let q = global.qrsOnset, q > p { result.prInterval = q - p }
-        if let t = global.tOffset, let q = global.qrsOnset, t > q {
+        // Intervals outside physiological ranges are delineation failures (or not an ECG): left out.
+        if let on = global.qrsOnset, let off = global.qrsOffset, off - on >= 30, off - on <= 280 { result.qrsDuration = off - on }
+        if let p = global.pOnset, let q = global.qrsOnset, q - p >= 50, q - p <= 450 { result.prInterval = q - p }
+        if let t = global.tOffset, let q = global.qrsOnset, t - q >= 150, t - q <= 750 {
             result.qtInterval = t - q
             if let rrMean = result.rrMean, rrMean > 0 {
                 let seconds = rrMean / 1000
@@ -220,30 +279,42 @@ public struct MeasurementPipeline: Sendable {
         return (0..<maximumTemplateBeats).map { typical[Int(Double($0) * step)] }
     }
 
-    /// The sample-wise median of the windows [b − before, b + after] around `beats` (positions that
+    /// The sample-wise trimmed mean (without the extremes) of the windows [b − before, b + after] around `beats` (positions that
     /// no beat covers take the nearest covered value).
-    static func medianBeat(_ x: [Float], beats: [Int], before: Int, after: Int) -> [Float] {
+    static func medianBeat(_ x: [Float], beats: [Int], before: Int, after: Int, only window: ClosedRange<Int>? = nil) -> [Float] {
         let length = before + after + 1
         var template = [Float](repeating: .nan, count: length)
-        var values = [Float](repeating: 0, count: beats.count)
+        let starts = beats.map { $0 - before }
         x.withUnsafeBufferPointer { s in
-            for j in 0..<length {
-                var m = 0
-                for b in beats {
-                    let k = b - before + j
-                    if k >= 0, k < s.count {
-                        // insertion sort as we go
-                        let v = s[k]
-                        var i = m
-                        while i > 0, values[i - 1] > v {
-                            values[i] = values[i - 1]
-                            i -= 1
+            template.withUnsafeMutableBufferPointer { t in
+                do {
+                    starts.withUnsafeBufferPointer { st in
+                        let count = s.count
+                        let positions = window.map { max(0, $0.lowerBound)...min(length - 1, $0.upperBound) } ?? 0...(length - 1)
+                        for j in positions {
+                            // Trimmed mean: the mean without the smallest and largest value (robust to
+                            // one odd beat, less noisy than the median, and linear time).
+                            var m = 0
+                            var sum: Float = 0
+                            var lo = Float.infinity
+                            var hi = -Float.infinity
+                            for b in 0..<st.count {
+                                let k = st[b] + j
+                                if k < 0 || k >= count { continue }
+                                let value = s[k]
+                                sum += value
+                                lo = min(lo, value)
+                                hi = max(hi, value)
+                                m += 1
+                            }
+                            if m >= 3 {
+                                t[j] = (sum - lo - hi) / Float(m - 2)
+                            } else if m > 0 {
+                                t[j] = sum / Float(m)
+                            }
                         }
-                        values[i] = v
-                        m += 1
                     }
                 }
-                if m > 0 { template[j] = m % 2 == 1 ? values[m / 2] : 0.5 * (values[m / 2 - 1] + values[m / 2]) }
             }
         }
         // Fill uncovered positions from the nearest covered one.
@@ -348,6 +419,14 @@ public struct MeasurementPipeline: Sendable {
         let s = values.sorted()
         let m = s.count
         return m % 2 == 1 ? s[m / 2] : 0.5 * (s[m / 2 - 1] + s[m / 2])
+    }
+
+    /// The `q` quantile of `values` (nearest rank, rounded toward the extreme), nil when empty.
+    static func quantile(_ values: [Double], _ q: Double) -> Double? {
+        guard !values.isEmpty else { return nil }
+        let s = values.sorted()
+        let position = q * Double(s.count - 1)
+        return s[Int(q < 0.5 ? position.rounded(.down) : position.rounded(.up))]
     }
 
     /// An early-but-robust value (25th percentile; the minimum for two values).

@@ -29,6 +29,9 @@ public struct LeadMeasurements: Sendable, Codable, Hashable {
     /// This lead's wave boundaries on its median beat, ms relative to the QRS fiducial point
     /// (add them to `RecordMeasurements.beats` for per-beat positions).
     public var boundaries: WaveBoundaries?
+    /// The lead's median beat (0.5–40 Hz, mV for voltage leads; other units as recorded), sampled
+    /// at the rate of the analysis, when `MeasurementPipeline.keepMedianBeats` is set.
+    public var medianBeat: [Float]?
 
     public init(lead: Lead, quality: Double, status: LeadStatus, reasons: [String] = []) {
         self.lead = lead
@@ -58,6 +61,8 @@ public struct RecordMeasurements: Sendable, Codable, Hashable {
     public var pAxis: Double?
     public var qrsAxis: Double?
     public var tAxis: Double?
+    /// Index of the QRS fiducial point in each lead's `medianBeat`, when kept.
+    public var medianBeatFiducial: Int?
     /// Global (all-lead) wave boundaries, ms relative to the QRS fiducial point.
     public var boundaries: WaveBoundaries?
     /// Sample indices (at the record's rate) of the detected QRS complexes (fiducial points:

@@ -151,10 +151,10 @@ public struct SignalQualityAssessor: Sendable {
         return LeadQuality(score: max(0, min(1, score)), status: analysable ? .ok : .notAnalysable, reasons: reasons)
     }
 
-    /// `high` minus `low` percentile, from a subsample of at most ~500 values (fast on long records).
+    /// `high` minus `low` percentile, from a subsample of at most ~250 values (fast on long records).
     static func percentileSpread(_ x: [Float], low: Double, high: Double) -> Float {
         guard !x.isEmpty else { return 0 }
-        let stride = max(1, x.count / 500)
+        let stride = max(1, x.count / 250)
         var sample: [Float] = []
         sample.reserveCapacity(x.count / stride + 1)
         var k = 0

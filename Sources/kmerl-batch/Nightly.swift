@@ -40,6 +40,15 @@ struct Nightly: AsyncParsableCommand {
     @Option(help: "Seconds between the two looks at new files (size and time must not change).")
     var settle: Double = 2
 
+    @Option(help: "Model file (.safetensors) (default: the embedded default model).")
+    var model: String?
+
+    @Option(help: "Folder of .mustache templates overriding the embedded ones.")
+    var templates: String?
+
+    @Option(help: "Records classified in parallel (default: the number of cores).")
+    var jobs: Int?
+
     func run() async throws {
         let code: Int32
         do {
@@ -48,7 +57,8 @@ struct Nightly: AsyncParsableCommand {
             FileHandle.standardError.write(Data("kmerl-batch nightly: \(busy.description)\n".utf8))
             throw ExitCode(75)
         } catch {
-            FileHandle.standardError.write(Data("kmerl-batch nightly: error: \(error)\n".utf8))
+            let text = (error as? LocalizedError)?.errorDescription ?? String(describing: error)
+            FileHandle.standardError.write(Data("kmerl-batch nightly: error: \(text)\n".utf8))
             throw ExitCode(1)
         }
         if code != 0 { throw ExitCode(code) }
@@ -59,14 +69,38 @@ struct Nightly: AsyncParsableCommand {
         guard minAge >= 0, settle >= 0 else { throw NightlyError(path: "--min-age/--settle", problem: "must be 0 or more") }
         let environment = ProcessInfo.processInfo.environment
         let dbPath = db ?? environment["KMERL_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "kmerl.sqlite"
-        let ledger = try NightlyLedger.open(path: dbPath)
+        var classifyOptions = ClassifyOptions()
+        if let jobs {
+            guard jobs >= 1 else { throw NightlyError(path: "--jobs", problem: "must be 1 or more") }
+            classifyOptions.jobs = jobs
+        }
+        if let templates {
+            var isDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: templates, isDirectory: &isDirectory), isDirectory.boolValue else {
+                throw NightlyError(path: templates, problem: "--templates: no such folder")
+            }
+            classifyOptions.templates = URL(fileURLWithPath: templates)
+        }
+        var inboxIsFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: inbox, isDirectory: &inboxIsFolder), inboxIsFolder.boolValue else {
+            throw NightlyError(path: inbox, problem: "--inbox: no such folder")
+        }
+        let store = try KnowledgeStore(path: dbPath)
+        let modelData: Data? = try model.map { path in
+            do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
+                throw NightlyError(path: path, problem: "--model: cannot read the file (\(error.localizedDescription))")
+            }
+        }
         let options = NightlyOptions(
             inbox: URL(fileURLWithPath: inbox), reports: URL(fileURLWithPath: reports),
             archive: archive.map { URL(fileURLWithPath: $0) }, keepDays: keepDays, retryFailed: retryFailed,
             minimumAge: minAge, settleInterval: settle)
         let hooks = TestHooks(environment: environment)
-        let processor = InventoryProcessor(delayPerRecord: hooks.delayPerRecord)
-        let runner = NightlyRunner(options: options, ledger: ledger, processor: processor, pause: hooks.pause)
+        let settings = classifyOptions
+        let processor = ClassifyingProcessor(store: store, delayPerRecord: hooks.delayPerRecord) {
+            try BatchClassifier(store: store, modelData: modelData, options: settings)
+        }
+        let runner = NightlyRunner(options: options, ledger: store.nightly, processor: processor, pause: hooks.pause)
         let summary = try await runner.run()
         for note in summary.recovered { print("recovered: \(note)") }
         for waiting in summary.waiting { print("waiting: \(waiting.file): \(waiting.message)") }

@@ -40,7 +40,7 @@ struct ImportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let url = URL(fileURLWithPath: file)
-        guard FileManager.default.fileExists(atPath: url.path) else { throw ValidationError("\(file): no such file") }
+        guard FileManager.default.fileExists(atPath: url.path) else { throw CommandFailure("\(file): no such file") }
         let store = try database.open()
         let extractor = Extractor(concepts: try store.concepts())
         var importer = ReportImporter(store: store, idColumn: idColumn, textColumn: textColumn) { extractor.extract($0) }

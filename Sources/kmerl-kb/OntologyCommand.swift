@@ -18,7 +18,7 @@ struct OntologyCommand: AsyncParsableCommand {
         func load() throws -> Ontology {
             guard let path else { return try EmbeddedOntology.load() }
             let xml = URL(fileURLWithPath: path)
-            guard FileManager.default.fileExists(atPath: xml.path) else { throw ValidationError("\(path): no such file") }
+            guard FileManager.default.fileExists(atPath: xml.path) else { throw CommandFailure("\(path): no such file") }
             let schemaData: Data
             if let schema {
                 schemaData = try Data(contentsOf: URL(fileURLWithPath: schema))

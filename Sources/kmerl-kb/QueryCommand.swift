@@ -109,7 +109,8 @@ struct StatsCommand: AsyncParsableCommand {
         }
         print("knowledge base \(stats.path)")
         print("  ontology:          \(stats.ontologyVersion ?? "none") — \(stats.concepts) concepts, \(stats.codes) codes, \(stats.synonyms) synonyms")
-        print("  reports:           \(stats.reports) (" + stats.reportsByFormat.map { "\($0.name) \($0.count)" }.joined(separator: ", ") + ")")
+        let formats = stats.reportsByFormat.map { "\($0.name) \($0.count)" }.joined(separator: ", ")
+        print("  reports:           \(stats.reports)" + (formats.isEmpty ? "" : " (\(formats))"))
         print("  mentions:          \(stats.mentions) (" + stats.mentionsByAssertion.map { "\($0.name) \($0.count)" }.joined(separator: ", ") + ")")
         print("  concepts mentioned: \(stats.conceptsMentioned)")
         print("  import runs:       \(stats.importRuns)")

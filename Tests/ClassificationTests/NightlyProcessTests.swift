@@ -1,4 +1,5 @@
 import Foundation
+import KMERLModel
 import KMERLTestSupport
 import Knowledge
 import Testing
@@ -99,7 +100,7 @@ func nightly(_ arguments: [String], environment: [String: String] = [:]) async t
 struct NightlyProcessTests {
     /// A work area: inbox of `records` PTB-XL records, reports, archive, knowledge base.
     struct Area {
-        let inbox: URL, reports: URL, archive: URL, db: URL
+        let inbox: URL, reports: URL, archive: URL, db: URL, model: URL
         var names: [String]
 
         init(records: Int) throws {
@@ -108,12 +109,17 @@ struct NightlyProcessTests {
             reports = root.appendingPathComponent("reports")
             archive = root.appendingPathComponent("archive")
             db = root.appendingPathComponent("kb.sqlite")
+            // The mechanics under test do not depend on the weights: an untrained encoder keeps
+            // the test independent of the embedded default model.
+            model = root.appendingPathComponent("model.safetensors")
+            try KMERLEncoderModel.untrained(seed: 7).write(to: model)
             names = try FileManager.default.contentsOfDirectory(atPath: inbox.path)
                 .filter { $0.hasSuffix(".hea") }.map { ($0 as NSString).deletingPathExtension }.sorted()
         }
 
         func arguments(archive useArchive: Bool = false, minAge: String = "0", settle: String = "0.05") -> [String] {
-            ["--inbox", inbox.path, "--reports", reports.path, "--db", db.path, "--min-age", minAge, "--settle", settle]
+            ["--inbox", inbox.path, "--reports", reports.path, "--db", db.path, "--model", model.path,
+             "--min-age", minAge, "--settle", settle, "--jobs", "2"]
                 + (useArchive ? ["--archive", archive.path] : [])
         }
 
@@ -126,6 +132,9 @@ struct NightlyProcessTests {
             let processed = history.split(separator: "\n").dropFirst()
                 .compactMap { Int($0.split(separator: ",", omittingEmptySubsequences: false)[4]) }.reduce(0, +)
             #expect(processed == names.count, comment)
+            // The knowledge base holds one stored result per record (discarded nights removed).
+            let store = try KnowledgeStore(path: db.path)
+            #expect(try store.nightlyStoredResultCounts() == Dictionary(uniqueKeysWithValues: names.map { ($0, 1) }), comment)
             if archived {
                 let left = try FileManager.default.contentsOfDirectory(atPath: inbox.path)
                 #expect(left.isEmpty, comment)
@@ -148,12 +157,14 @@ struct NightlyProcessTests {
     func killDuringProcessing() async throws {
         let area = try Area(records: 6)
         let child = try BatchChild(area.arguments(), environment: ["KMERL_NIGHTLY_TEST_DELAY_MS": "250"])
-        let midway = await BatchChild.wait(30) {
-            let staging = (try? FileManager.default.contentsOfDirectory(atPath: area.reports.path))?.first { $0.hasPrefix(".staging-") }
-            guard let staging else { return false }
-            let written = (try? FileManager.default.contentsOfDirectory(
-                atPath: area.reports.appendingPathComponent(staging).appendingPathComponent("records").path)) ?? []
-            return written.count >= 2
+        let midway = await BatchChild.wait(60) {
+            // classify writes record pages into its own partial folder inside the staging area
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: area.reports.path)) ?? []
+            return names.filter { $0.contains("staging-") }.contains { name in
+                let pages = (try? FileManager.default.contentsOfDirectory(
+                    atPath: area.reports.appendingPathComponent(name).appendingPathComponent("records").path)) ?? []
+                return pages.count >= 2
+            }
         }
         child.kill()
         #expect(midway, "the run never reached the middle of processing: \(child.stderr)")
@@ -252,12 +263,18 @@ struct NightlyProcessTests {
         #expect(after.out.contains("processed 1,"))
         area.names += ["00085_lr", "00103_lr"]
         try area.expectExactlyOnce(archived: false, "after files arrived during runs")
-        // The record was read complete: the reported content hash is that of the full files.
+        // The record was read complete: classified as the whole 10 s, and the ledger holds the
+        // hash of the full files.
         let folders = try NightlyFixtures.nightFolders(in: area.reports)
         let summary = try String(contentsOf: area.reports.appendingPathComponent(folders.last ?? "").appendingPathComponent("summary.csv"), encoding: .utf8)
+        let row = try #require(summary.split(separator: "\n").first { $0.hasPrefix("00103_lr,") })
+        let fields = row.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        #expect(fields[3] == "ok" && fields[6] == "10", "\(row)")
         let expected = InboxScanner.recordHash(
-            InboxRecord(key: "00103_lr.hea", name: "00103_lr", primary: header, files: ["00103_lr.dat", "00103_lr.hea"]),
+            InboxRecord(key: "00103_lr.hea", name: "00103_lr", inbox: area.inbox, files: ["00103_lr.dat", "00103_lr.hea"]),
             fileHashes: [SHA256Digest.hex(of: [UInt8](full)), try SHA256Digest.hex(ofFile: header)])
-        #expect(summary.contains("00103_lr,00103_lr.hea,00103_lr.dat;00103_lr.hea,\(expected),ok"))
+        let entries = try KnowledgeStore(path: area.db.path).nightly.entries(inbox: area.inbox.resolvingSymlinksInPath().path)
+        #expect(entries["00103_lr.hea"]?.contentHash == expected)
+        #expect(entries["00103_lr.hea"]?.status == .ok)
     }
 }

@@ -54,7 +54,7 @@ struct NightlyScanTests {
     @Test("Unchanged files are not re-hashed; a touched file is re-hashed but the record stays done")
     func memo() async throws {
         let inbox = try NightlyFixtures.inbox(ptbxl: 3)
-        let ledger = try NightlyLedger.inMemory()
+        let ledger = try KnowledgeStore.inMemory().nightly
         let scanner = InboxScanner(inbox: inbox, minimumAge: 0, settleInterval: 0)
         let first = try await scanner.scan(ledger: ledger)
         #expect(first.toProcess.count == 3)
@@ -89,7 +89,7 @@ struct NightlyScanTests {
     @Test("Files younger than the minimum age, or growing between two looks, are left for the next run")
     func stability() async throws {
         let inbox = try NightlyFixtures.inbox(ptbxl: 2)
-        let ledger = try NightlyLedger.inMemory()
+        let ledger = try KnowledgeStore.inMemory().nightly
         let young = try await InboxScanner(inbox: inbox, minimumAge: 3600, settleInterval: 0).scan(ledger: ledger)
         #expect(young.toProcess.isEmpty)
         #expect(young.waiting.count == 2)

@@ -48,6 +48,14 @@ struct RecordDiscoveryTests {
         }
     }
 
+    @Test("a signal file named directly stands for its record")
+    func signalFileArgument() throws {
+        let result = RecordDiscovery.discover([try SharedData.url("cinc2021/records/E07501.mat")])
+        #expect(result.records.map(\.id) == ["E07501"])
+        #expect(result.records.first?.primary.lastPathComponent == "E07501.hea")
+        #expect(result.skipped.isEmpty)
+    }
+
     @Test("discovery of the PTB-XL folder finds all 1,625 records, sorted")
     func ptbxl() throws {
         let result = RecordDiscovery.discover([try SharedData.url("ptbxl/records100")])

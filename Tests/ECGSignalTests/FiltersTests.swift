@@ -66,5 +66,17 @@ import Testing
         #expect(Filters.bandpass([1.5], sampleRate: 500, low: 0.5, high: 40) == [1.5])
         #expect(Filters.bandpass([1, 2, 3], sampleRate: 500, low: 0.5, high: 40).count == 3)
     }
-}
 
+    @Test func batchedFilteringEqualsOneLeadAtATime() throws {
+        let record = try TestRecords.ludb(5)
+        var leads = record.leads.map(\.samples)
+        leads[3][100] = .nan
+        leads.append(Array(leads[0].prefix(3000)))  // a different length goes its own way
+        let sections = Filters.highpassSections(cutoff: 0.5, sampleRate: 500) + Filters.lowpassSections(cutoff: 40, sampleRate: 500)
+        let batched = Filters.filtfilt(many: leads, sections: sections, sampleRate: 500)
+        #expect(batched.count == leads.count)
+        for (k, lead) in leads.enumerated() {
+            #expect(batched[k] == Filters.filtfilt(lead, sections: sections, sampleRate: 500), "lead \(k)")
+        }
+    }
+}

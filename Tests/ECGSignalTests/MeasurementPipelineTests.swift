@@ -60,7 +60,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         print(total.table(title: "kmerl delineation, LUDB 1-100, all 12 leads, 150 ms matching window"))
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
-        // ≥ 95 % matched. Met except the SDs of QRS onset/offset (≈ 14.5 ms) and T offset (≈ 29 ms):
+        // ≥ 95 % matched. Met except the SDs of QRS onset/offset (≈ 13.5 / 14.5 ms) and T offset (≈ 28.5 ms):
         // the limits asserted below are the levels reached, so that a regression fails.
         for name in ["QRS onset", "QRS offset"] {
             let b = try #require(s[name])
@@ -210,10 +210,13 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         for p in problems { print("  subset disagreement:", p) }
         #expect(hrComparisons == 100)
         #expect(qrsComparisons == 100)
-        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation with small QRS
-        // in lead II, misses beats from lead II alone); QRS duration in far fewer — a single lead
-        // shows a shorter QRS than the all-lead global one. Asserted at the level reached.
+        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation, loses beats
+        // from lead II alone); QRS duration in about half. Not met: one lead's QRS is genuinely
+        // shorter than the all-lead one (LUDB's experts' own lead-II QRS differs from their V2 QRS by
+        // up to 40 ms, e.g. record 91: 62 vs 94 ms), and the per-lead boundary error (SD ≈ 14 ms)
+        // adds to it. The global QRS uses the 40th/60th percentile of the leads' onsets/offsets as a
+        // compromise between the clinical all-lead QRS and subset stability. Asserted at the level reached.
         #expect(hrProblems.count <= 1, "\(hrProblems)")
-        #expect(qrsComparisons - qrsProblems.count >= 30, "\(qrsProblems.count) QRS disagreements")
+        #expect(qrsComparisons - qrsProblems.count >= 50, "\(qrsProblems.count) QRS disagreements")
     }
 }

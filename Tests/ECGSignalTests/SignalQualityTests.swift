@@ -133,3 +133,21 @@ import Testing
         #expect(m.leads[0].reasons.first?.contains("sampling rate") == true)
     }
 }
+
+@Suite struct MedianBeatTests {
+    @Test func medianBeatsAreKeptOnRequest() throws {
+        let record = try TestRecords.ludb(2)
+        var pipeline = MeasurementPipeline()
+        #expect(pipeline.measure(record).leads[1].medianBeat == nil)
+        pipeline.keepMedianBeats = true
+        let m = pipeline.measure(record)
+        let fiducial = try #require(m.medianBeatFiducial)
+        let beat = try #require(m.leads[1].medianBeat)  // lead II
+        #expect(beat.count == 576)  // 0.45 s before + 0.70 s after the fiducial at 500 Hz, inclusive
+        // Record 2, lead II: an upright QRS of about 1 mV peaks within 30 ms of the fiducial.
+        let window = (fiducial - 15)...(fiducial + 15)
+        let peak = try #require(window.map { beat[$0] }.max())
+        #expect(peak > 0.5 && peak < 2.5)
+        #expect(abs(Double(peak) - (m.leads[1].rAmplitude ?? 0)) < 0.15)
+    }
+}

@@ -11,7 +11,7 @@ import Testing
         #expect(ExtractionEvaluation.parseCodes("{}").isEmpty)
     }
 
-    /// The real figures on the development folds (measured 0.7824; the margin absorbs nothing but rounding
+    /// The real figures on the development folds (measured 0.7862; the margin absorbs nothing but rounding
     /// of future synonym edits — a drop below it is a regression).
     @Test func microF1OnFolds1To8() throws {
         let ontology = try Ontology.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Ontology/kmerl-ontology.xml"))
@@ -20,7 +20,7 @@ import Testing
         #expect(evaluation.reports == 17441)
         #expect(evaluation.frequentScores.count == 62)
         let micro = evaluation.micro
-        #expect(micro.f1 >= 0.775)
+        #expect(micro.f1 >= 0.78)
         #expect(micro.precision >= 0.78)
         #expect(micro.recall >= 0.77)
         func score(_ code: String) -> ExtractionEvaluation.Score? { evaluation.scores.first { $0.code == code } }

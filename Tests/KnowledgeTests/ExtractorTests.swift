@@ -31,11 +31,13 @@ import Testing
     }
 
     @Test func foldedUmlautsAndUncertainty() {
-        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "LVH/uncertain", "ABQRS/present"])
-        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "CLBBB/present"])
+        #expect(found("sinusrhythmus lagetyp normal linkshypertrophie mÖglich qrs(t) abnorm") == ["SR/present", "NAXIS/present", "LVH/uncertain", "ABQRS/present"])
+        #expect(found("sinusrhythmus verdacht auf p-sinistrocardiale lagetyp normal linksschenkelblock") == ["SR/present", "LAO/LAE/uncertain", "NAXIS/present", "CLBBB/present"])
         #expect(found("st & t abnorm, wahrscheinlich    anterolaterale ischÄmie oder linksbelastung") == ["STTC/present", "ISCAL/uncertain"])
         #expect(found("lateraler myokardschaden nicht auszuschliessen") == ["LMI/uncertain"])
-        #expect(found("sinusrhythmus lagetyp normal unspezifisches abnormes t") == ["SR/present", "NDT/present"])
+        #expect(found("sinusrhythmus lagetyp normal unspezifisches abnormes t") == ["SR/present", "NAXIS/present", "NDT/present"])
+        // PTB-XL abbreviations: llt (Linkslagetyp), slt (Steillagetyp), lah (left anterior hemiblock).
+        #expect(found("llt sinusbradikardie av block 1. grades lah") == ["LAXIS/present", "SBRAD/present", "1AVB/present", "LAFB/present"])
     }
 
     @Test func englishNegationAndLeads() {
@@ -108,5 +110,29 @@ import Testing
         #expect(mentions("   4.46    ").isEmpty)
         #expect(mentions("NORMALES EKG").map(\.conceptID) == ["NORM"])
         #expect(mentions("sinusrhythmus\r\nlinksschenkelblock").map(\.start) == [0, 14])
+    }
+}
+
+@Suite struct ExtractorCoordinationTests {
+    func found(_ text: String) -> [String] {
+        ExtractorTests.extractor.extract(text).map { "\($0.conceptID)/\($0.assertion.rawValue)/\($0.acuity ?? "-")" }
+    }
+
+    @Test func coordinatedLocationsNameBothInfarctions() {
+        // PTB-XL ecg_id 955: "old anterolateral and inferior myocardial infarction".
+        #expect(found("sinus arrhythmia. old anterolateral and inferior myocardial infarction.")
+            == ["SARRH/present/-", "ALMI/present/old", "IMI/present/old"])
+        // German device text: "mÖglicher chronischer inferiorer,anteriorer infarkt".
+        #expect(found("mÖglicher chronischer inferiorer,anteriorer infarkt") == ["IMI/uncertain/old", "ASMI/uncertain/old"])
+    }
+
+    @Test func genericStatementsAndNonFindingNegationsDoNotLeak() {
+        // "this is most commonly due to ischaemic heart disease" is about LBBB in general.
+        #expect(found("sinus rhythm. left bundle branch block, this is most commonly due to    ischaemic heart disease.")
+            == ["SR/present/-", "CLBBB/present/-"])
+        // "keine p-welle erkannt" negates the P wave, not the bundle branch block after it.
+        #expect(found("regelmÄssiger rhythmus, keine p-welle erkannt lagetyp normal unvollstÄndiger rechtsschenkelblock")
+            == ["NAXIS/present/-", "IRBBB/present/-"])
+        #expect(found("minor non-specific st segment depression in i, avl.") == ["STD_/present/-"])
     }
 }

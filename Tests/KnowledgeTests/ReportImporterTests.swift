@@ -76,34 +76,4 @@ import Testing
         #expect { try importer(store).importFile(badUTF8) } throws: { "\($0)".contains("\(badUTF8.path):3 (row 2)") }
         #expect(try tableCounts(store) == before)
     }
-
-    @Test func ptbxlImportRealCounts() throws {
-        let directory = try SharedData.temporaryDirectory()
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try KnowledgeStore(path: directory.appendingPathComponent("kb.sqlite").path)
-        try store.loadConcepts(HandBuilt.concepts, version: "hand")
-        let importer = ReportImporter(store: store) { HandBuilt.extract($0) }
-        let url = try SharedData.url("ptbxl/ptbxl_database.csv")
-        let summary = try importer.importFile(url)
-        #expect(summary.format == .ptbxl)
-        #expect(summary.rowsRead == 19_634)
-        #expect(summary.reportsAdded == 19_633)
-        #expect(summary.rowsSkipped == 1)
-        #expect(summary.skippedByReason == ["empty report": 1])
-        let again = try importer.importFile(url)
-        #expect(again.reportsAdded == 0)
-        #expect(again.reportsAlreadyPresent == 19_633)
-        let stats = try store.stats()
-        #expect(stats.reports == 19_633)
-        #expect(stats.importRuns == 2)
-        #expect(stats.reportsByFormat == [NamedCount(name: "ptbxl", count: 19_633)])
-        // The summary tables agree with the mentions table.
-        let direct = try store.writer.read { db in
-            try Int.fetchOne(
-                db, sql: "SELECT COUNT(DISTINCT report_id) FROM mentions WHERE concept_id = 'CLBBB' AND assertion = 'present'")
-        }
-        let clbbb = try store.summary(of: #require(try store.concept(id: "CLBBB")))
-        #expect(clbbb.reportsByAssertion[0].count == direct)
-        #expect((direct ?? 0) > 300)
-    }
 }

@@ -116,4 +116,19 @@ import Testing
         let url = try temporaryFile("empty.csv", "")
         #expect(throws: CSVError(file: url.path, line: 0, row: 0, kind: .empty)) { try ReportSource(url: url) }
     }
+
+    @Test func explicitFormatOverridesDetection() throws {
+        let url = try SharedData.url("ptbxl/ptbxl_database.csv")
+        // The PTB-XL file read as a generic CSV with other columns.
+        let generic = try ReportSource(url: url, format: .generic, idColumn: "filename_lr", textColumn: "report")
+        guard case .report(let first) = try generic.next() else {
+            Issue.record("expected a report")
+            return
+        }
+        #expect(first.externalID == "records100/00000/00001_lr")
+        // …and as MIMIC, which it is not: the missing column is named.
+        #expect { try ReportSource(url: url, format: .mimic) } throws: { error in
+            "\(error)".contains("missing column 'study_id' required by the mimic format")
+        }
+    }
 }

@@ -30,21 +30,27 @@ public struct InboxRecord: Sendable, Hashable {
     public var key: String
     /// The record's name (WFDB record name, file stem otherwise).
     public var name: String
-    /// The primary file (a WFDB header, an XML or CSV file).
-    public var primary: URL
+    /// The inbox folder.
+    public var inbox: URL
     /// All files of the record, relative to the inbox, sorted.
     public var files: [String]
     /// Hash over the record's file names and contents (empty until hashed).
     public var contentHash: String
 
     /// A record from its parts.
-    public init(key: String, name: String, primary: URL, files: [String], contentHash: String = "") {
+    public init(key: String, name: String, inbox: URL, files: [String], contentHash: String = "") {
         self.key = key
         self.name = name
-        self.primary = primary
+        self.inbox = inbox
         self.files = files
         self.contentHash = contentHash
     }
+
+    /// The primary file (a WFDB header, an XML or CSV file).
+    public var primary: URL { inbox.appendingPathComponent(key) }
+
+    /// All files of the record.
+    public var fileURLs: [URL] { files.map { inbox.appendingPathComponent($0) } }
 }
 
 /// Groups the inbox's files into records; `waiting` are files that cannot form a complete record
@@ -213,7 +219,7 @@ public struct InboxScanner: Sendable {
     /// The record's hash: SHA-256 over its files' names (relative to the primary's folder) and
     /// content hashes, in name order.
     static func recordHash(_ record: InboxRecord, fileHashes: [String]) -> String {
-        let folder = (record.key as NSString).deletingLastPathComponent
+        let folder = record.key.lastIndex(of: "/").map { String(record.key[..<$0]) } ?? ""
         var text = ""
         for (path, hash) in zip(record.files, fileHashes) {
             let name = folder.isEmpty ? path : String(path.dropFirst(folder.count + 1))
@@ -287,13 +293,33 @@ public struct InboxScanner: Sendable {
         return result
     }
 
+    /// The bytes of a small file (a header: at most 1 MiB read), with plain `read(2)`.
+    static func readSmallFile(_ path: String) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var result: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 4096)
+        while result.count < 1 << 20 {
+            let count = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, 4096) }
+            if count < 0 { return nil }
+            if count == 0 { break }
+            result.append(contentsOf: chunk[0..<count])
+        }
+        return result
+    }
+
     /// The built-in grouping: a WFDB header with the signal files it names and the files that
     /// share its record name (annotations); an XML or CSV file on its own. A header whose signal
     /// files are not all there, and a `.dat`/`.mat` without a header, wait for a later run.
     public static func groupRecords(inbox: URL, files: [String: InboxFile]) -> InboxGrouping {
         var byFolder: [String: [String]] = [:]
         for path in files.keys {
-            byFolder[(path as NSString).deletingLastPathComponent, default: []].append((path as NSString).lastPathComponent)
+            if let slash = path.lastIndex(of: "/") {
+                byFolder[String(path[..<slash]), default: []].append(String(path[path.index(after: slash)...]))
+            } else {
+                byFolder["", default: []].append(path)
+            }
         }
         var records: [InboxRecord] = []
         var waiting: [Diagnostic] = []
@@ -303,14 +329,19 @@ public struct InboxScanner: Sendable {
 
         for (folder, names) in byFolder {
             let present = Set(names)
-            for header in names.sorted() where (header as NSString).pathExtension.lowercased() == "hea" {
+            // Files by record name (stem), so that annotation files are found without a scan per header.
+            var byStem: [Substring: [String]] = [:]
+            for name in names {
+                let stem = name.lastIndex(of: ".").map { name[..<$0] } ?? name[...]
+                byStem[stem, default: []].append(name)
+            }
+            for header in names.sorted() where header.lowercased().hasSuffix(".hea") {
                 let key = join(folder, header)
-                let url = inbox.appendingPathComponent(key)
-                guard let text = try? String(contentsOf: url, encoding: .utf8),
-                      let parsed = WFDBHeaderFiles(text: text)
+                guard let bytes = InboxScanner.readSmallFile(inbox.path + "/" + key),
+                      let parsed = WFDBHeaderFiles(bytes: bytes)
                 else {
                     // Unreadable header: a record on its own; processing reports why.
-                    records.append(InboxRecord(key: key, name: (header as NSString).deletingPathExtension, primary: url, files: [key]))
+                    records.append(InboxRecord(key: key, name: (header as NSString).deletingPathExtension, inbox: inbox, files: [key]))
                     claimed.insert(key)
                     continue
                 }
@@ -321,8 +352,8 @@ public struct InboxScanner: Sendable {
                     let segmentHeader = segment + ".hea"
                     if present.contains(segmentHeader) {
                         members.insert(segmentHeader)
-                        if let segmentText = try? String(contentsOf: inbox.appendingPathComponent(join(folder, segmentHeader)), encoding: .utf8),
-                           let segmentFiles = WFDBHeaderFiles(text: segmentText) {
+                        if let segmentBytes = InboxScanner.readSmallFile(inbox.path + "/" + join(folder, segmentHeader)),
+                           let segmentFiles = WFDBHeaderFiles(bytes: segmentBytes) {
                             referenced += segmentFiles.signalFiles
                         }
                     } else {
@@ -332,8 +363,7 @@ public struct InboxScanner: Sendable {
                 for file in referenced {
                     if present.contains(file) { members.insert(file) } else { missing.append(file) }
                 }
-                for name in names where name != header && (name as NSString).deletingPathExtension == parsed.recordName
-                    && (name as NSString).pathExtension.lowercased() != "hea" {
+                for name in byStem[parsed.recordName[...]] ?? [] where !name.lowercased().hasSuffix(".hea") {
                     members.insert(name)
                 }
                 let paths = members.map { join(folder, $0) }
@@ -344,7 +374,7 @@ public struct InboxScanner: Sendable {
                         message: "left for the next run: WFDB header names \(Set(missing).sorted().joined(separator: ", ")), not there yet"))
                     continue
                 }
-                records.append(InboxRecord(key: key, name: parsed.recordName, primary: url, files: paths.sorted()))
+                records.append(InboxRecord(key: key, name: parsed.recordName, inbox: inbox, files: paths.sorted()))
             }
         }
         for (path, _) in files where !claimed.contains(path) {
@@ -352,7 +382,7 @@ public struct InboxScanner: Sendable {
             switch ext {
             case "xml", "csv":
                 let name = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
-                records.append(InboxRecord(key: path, name: name, primary: inbox.appendingPathComponent(path), files: [path]))
+                records.append(InboxRecord(key: path, name: name, inbox: inbox, files: [path]))
             case "dat", "mat":
                 waiting.append(Diagnostic(severity: .note, file: path, message: "left for the next run: signal file without a WFDB header"))
             default:
@@ -375,30 +405,51 @@ struct WFDBHeaderFiles {
     /// Storage format per signal line, with the file it is in.
     var formats: [(file: String, format: String)] = []
 
+    /// Parses header text.
     init?(text: String) {
-        let lines = text.split(whereSeparator: \.isNewline)
-            .map { $0.trimmingCharacters(in: .whitespaces) }
-            .filter { !$0.isEmpty && !$0.hasPrefix("#") }
-        guard let recordLine = lines.first else { return nil }
-        let fields = recordLine.split(whereSeparator: \.isWhitespace).map(String.init)
-        guard fields.count >= 2 else { return nil }
-        let nameParts = fields[0].split(separator: "/", maxSplits: 1)
-        recordName = String(nameParts[0])
-        guard let count = Int(fields[1]) else { return nil }
+        self.init(bytes: Array(text.utf8))
+    }
+
+    /// Parses header bytes. Works on bytes, not characters: this runs for every header of the
+    /// inbox on every night.
+    init?<Bytes: RandomAccessCollection>(bytes: Bytes) where Bytes.Element == UInt8, Bytes.Index == Int {
+        func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 || byte == 0x0D }
+        var lines: [[ArraySlice<UInt8>]] = []
+        let all = Array(bytes)
+        var lineStart = 0
+        while lineStart < all.count {
+            var lineEnd = lineStart
+            while lineEnd < all.count && all[lineEnd] != 0x0A { lineEnd += 1 }
+            var tokens: [ArraySlice<UInt8>] = []
+            var i = lineStart
+            while i < lineEnd {
+                while i < lineEnd && isSpace(all[i]) { i += 1 }
+                let tokenStart = i
+                while i < lineEnd && !isSpace(all[i]) { i += 1 }
+                if i > tokenStart { tokens.append(all[tokenStart..<i]) }
+            }
+            if let first = tokens.first, first.first != UInt8(ascii: "#") { lines.append(tokens) }
+            lineStart = lineEnd + 1
+        }
+        func text(_ token: ArraySlice<UInt8>) -> String { String(decoding: token, as: UTF8.self) }
+        guard let recordLine = lines.first, recordLine.count >= 2 else { return nil }
+        let nameField = recordLine[0]
+        let slash = nameField.firstIndex(of: UInt8(ascii: "/"))
+        recordName = text(slash.map { nameField[nameField.startIndex..<$0] } ?? nameField)
+        guard let count = Int(text(recordLine[1])) else { return nil }
         signalCount = count
-        samplesPerSignal = fields.count >= 4 ? Int(fields[3]) : nil
-        if nameParts.count == 2, let segmentCount = Int(nameParts[1]) {
+        samplesPerSignal = recordLine.count >= 4 ? Int(text(recordLine[3])) : nil
+        if let slash, let segmentCount = Int(text(nameField[(slash + 1)...])) {
             for line in lines.dropFirst().prefix(segmentCount) {
-                guard let name = line.split(whereSeparator: \.isWhitespace).first.map(String.init) else { continue }
+                let name = text(line[0])
                 if name != "~" { segments.append(name) }
             }
             return
         }
         for line in lines.dropFirst().prefix(count) {
-            let parts = line.split(whereSeparator: \.isWhitespace).map(String.init)
-            guard let file = parts.first else { return nil }
+            let file = text(line[0])
             if file != "~", !signalFiles.contains(file) { signalFiles.append(file) }
-            formats.append((file, parts.count > 1 ? parts[1] : "16"))
+            formats.append((file, line.count > 1 ? text(line[1]) : "16"))
         }
         guard formats.count == count else { return nil }
     }

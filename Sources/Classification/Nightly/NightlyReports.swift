@@ -50,12 +50,14 @@ public struct NightlyReports: Sendable {
         return candidate
     }
 
-    /// Removes leftovers of killed processes: temporary files, folders being deleted, and
-    /// staging folders that no unfinished run owns.
-    public func removeLeftovers(keepingStaging: Set<String>) throws {
+    /// Removes leftovers of killed processes (called after recovery, under the lock):
+    /// temporary files, folders being deleted, staging folders and the report writer's own
+    /// partial folders (`..staging-N.partial-…`, `..staging-N.old-…`).
+    public func removeLeftovers() throws {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: url.path)) ?? []
         for name in names {
-            if name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") || (name.hasPrefix(".staging-") && !keepingStaging.contains(name)) {
+            if name.hasPrefix(".tmp-") || name.hasPrefix(".trash-") || name.hasPrefix(".staging-") || name.hasPrefix("..staging-")
+                || (name.hasPrefix(".") && name.contains(".tmp-")) {
                 try removeTree(url.appendingPathComponent(name))
             }
         }
@@ -87,8 +89,8 @@ public struct NightlyReports: Sendable {
     }
 
     /// Writes `data` to `target` atomically: a hidden temporary file in the same folder,
-    /// flushed, then renamed over the target.
-    public static func writeAtomically(_ data: Data, to target: URL) throws {
+    /// flushed to disk when `synchronize` is set, then renamed over the target.
+    public static func writeAtomically(_ data: Data, to target: URL, synchronize: Bool = true) throws {
         let folder = target.deletingLastPathComponent()
         let temporary = folder.appendingPathComponent(".tmp-\(UUID().uuidString)-\(target.lastPathComponent)")
         guard FileManager.default.createFile(atPath: temporary.path, contents: nil) else {
@@ -97,7 +99,7 @@ public struct NightlyReports: Sendable {
         do {
             let handle = try FileHandle(forWritingTo: temporary)
             try handle.write(contentsOf: data)
-            try handle.synchronize()
+            if synchronize { try handle.synchronize() }
             try handle.close()
             try rename(temporary, to: target)
         } catch {

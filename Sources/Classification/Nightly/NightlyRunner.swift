@@ -16,6 +16,10 @@ public struct NightlyCarriedFailure: Sendable, Hashable {
 
 /// What one night has to process and report.
 public struct NightlyBatch: Sendable {
+    /// The nightly run's id in the ledger.
+    public var runID: Int64
+    /// The inbox folder.
+    public var inbox: URL
     /// The night's folder name (`YYYY-MM-DD[-N]`).
     public var directoryName: String
     /// New or changed records, in key order.
@@ -176,6 +180,14 @@ public struct NightlyRunner: Sendable {
     /// Runs one night. Throws `NightlyLock.Busy` when another run holds the reports folder.
     public func run(now: Date = Date()) async throws -> NightlySummary {
         let clock = ContinuousClock.now
+        let inboxPrefix = options.inbox.path + "/"
+        for (flag, folder) in [("--reports", options.reports), ("--archive", options.archive)] {
+            guard let folder else { continue }
+            let path = folder.resolvingSymlinksInPath().path
+            if path == options.inbox.path || path.hasPrefix(inboxPrefix) {
+                throw NightlyError(path: folder.path, problem: "\(flag) must not be inside the inbox \(options.inbox.path)")
+            }
+        }
         let reports = try NightlyReports(url: options.reports)
         let lock = try NightlyLock(reports: reports.url)
         defer { lock.release() }
@@ -185,7 +197,7 @@ public struct NightlyRunner: Sendable {
 
         // 1. Finish or discard what a killed run left, then clean hidden leftovers.
         summary.recovered = try recover(reports: reports)
-        try reports.removeLeftovers(keepingStaging: [])
+        try reports.removeLeftovers()
         summary.archived += try await completeArchives(inbox: inboxKey)
 
         // 2. Look at the inbox.
@@ -223,7 +235,7 @@ public struct NightlyRunner: Sendable {
             let outcomes: [NightlyRecordOutcome]
             do {
                 try FileManager.default.createDirectory(at: staging, withIntermediateDirectories: true)
-                let batch = NightlyBatch(directoryName: name, records: scan.toProcess, carried: carried, waiting: scan.waiting)
+                let batch = NightlyBatch(runID: runID, inbox: options.inbox, directoryName: name, records: scan.toProcess, carried: carried, waiting: scan.waiting)
                 outcomes = try await processor.process(batch, into: staging)
             } catch {
                 try? reports.removeTree(staging)
@@ -244,7 +256,7 @@ public struct NightlyRunner: Sendable {
             await pause(.outcomesStored)
             try reports.publish(staging: staging, as: name)
             await pause(.published)
-            try ledger.commitRun(runID: runID, finishedAt: Date())
+            try ledger.commitRun(runID: runID, finishedAt: Date(), publishedPath: reports.nightURL(name).path)
             await pause(.committed)
             summary.directory = reports.nightURL(name)
             summary.processed = rows.count
@@ -282,7 +294,7 @@ public struct NightlyRunner: Sendable {
                     }
                     try reports.publish(staging: staging, as: name)
                 }
-                try ledger.commitRun(runID: run.id, finishedAt: Date())
+                try ledger.commitRun(runID: run.id, finishedAt: Date(), publishedPath: reports.nightURL(name).path)
                 notes.append("run \(run.id): interrupted after processing; published \(name) and committed")
             default:
                 if let staging { try reports.removeTree(staging) }

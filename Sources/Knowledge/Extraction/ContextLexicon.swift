@@ -13,6 +13,9 @@ enum Cue: Sendable, Hashable {
     case leadGroup([StandardLead])
     /// A word that ends the scope of pre-cues (`but`, `aber`, `however`).
     case scopeBreak
+    /// A generic statement about the next finding, not a finding of this ECG
+    /// (`this is most commonly due to ischaemic heart disease`): the next mention is dropped.
+    case generic
 }
 
 /// The language rules of the extractor: English, German and Swedish cue phrases seen in the
@@ -125,6 +128,14 @@ enum ContextLexicon {
         add(.leadGroup(StandardLead.precordialLeads), "chest leads;precordial leads;brustwandableitungen;v leads;brustwand;bröstavledningar")
         add(.leadGroup(StandardLead.limbLeads), "limb leads;extremitätenableitungen;extremity leads;extremitätenabl;extremitetsavledningar")
         add(.scopeBreak, "but;however;aber;jedoch;whereas;otherwise;sonst;eljest;men")
+        // Negated words that are not findings of the ontology: they end a negation's scope.
+        add(
+            .scopeBreak,
+            """
+            keine p-welle erkannt;keine p-wellen erkannt;keine p-welle;keine p-wellen;no p waves;no p waves seen;
+            no change;no significant change;no change since;no definite change;keine änderung;unverändert;unchanged
+            """)
+        add(.generic, "most commonly due to;is most commonly due to;this is most commonly due to;commonly due to;typically due to")
         return list
     }()
 

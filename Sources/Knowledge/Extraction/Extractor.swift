@@ -86,6 +86,8 @@ final class CompiledLexicon: Sendable {
     let entries: [LexiconEntry]
     let info: [TokenInfo]
     let conceptIDs: [String]
+    /// Token sequences of the location words (`inferior`, `anterolateraler` …).
+    let locationPhrases: Set<[Int32]>
 
     init(concepts: [Concept]) {
         var table = TokenTable(capacity: 4096)
@@ -186,6 +188,7 @@ final class CompiledLexicon: Sendable {
         }
         while info.count < table.count { info.append(TokenInfo()) }
 
+        self.locationPhrases = Set(locationWords.keys)
         self.folder = folder
         self.table = table
         self.transitions = transitions
@@ -365,6 +368,7 @@ final class CompiledLexicon: Sendable {
         var location: String?
         var severity: String?
         var acuity: String?
+        var generic = false
     }
 
     func resolve(tokens: [Token], items: [Item]) -> [Mention] {
@@ -389,6 +393,35 @@ final class CompiledLexicon: Sendable {
             }
         }
         if mentions.isEmpty { return [] }
+
+        // Coordinated locations: "anterolateral and inferior myocardial infarction" also names the
+        // anterolateral infarction; "inferiorer,anteriorer infarkt" also the inferior one.
+        var coordinated: [Working] = []
+        for (itemIndex, item) in items.enumerated() where mentionAtItem[itemIndex] < 0 {
+            guard case .cue(.location) = entries[Int(item.entry)],
+                let target = mentions.firstIndex(where: { $0.start >= item.end }),
+                mentions[target].clause == tokens[Int(item.start)].clause
+            else { continue }
+            let gap = Int(mentions[target].start - item.end)
+            let joinedByPunctuation = gap == 0 && tokens[Int(item.end)].flags & (Token.commaBefore | Token.joinBefore) != 0
+            let joinedByWord = gap == 1 && tokens[Int(item.end)].id >= 0 && info[Int(tokens[Int(item.end)].id)].isConjunction
+            guard joinedByPunctuation || joinedByWord else { continue }
+            let head = tokens[Int(mentions[target].start)..<Int(mentions[target].end)].map(\.id)
+            var strip = 0
+            for length in stride(from: head.count - 1, through: 1, by: -1) where locationPhrases.contains(Array(head[0..<length])) {
+                strip = length
+                break
+            }
+            guard strip > 0 else { continue }
+            let candidate = tokens[Int(item.start)..<Int(item.end)].map(\.id) + head[strip...]
+            guard let entry = exactEntry(candidate), case .concept(let concept, let location, _) = entries[Int(entry)] else { continue }
+            var working = Working(concept: concept, start: item.start, end: item.end, clause: mentions[target].clause)
+            working.location = location
+            coordinated.append(working)
+        }
+        if !coordinated.isEmpty {
+            mentions = (mentions + coordinated).sorted { $0.start < $1.start }
+        }
 
         /// Index of the last mention ending at or before token `position` in `clause`, or nil.
         func previous(before position: Int32, clause: Int32) -> Int? {
@@ -469,7 +502,17 @@ final class CompiledLexicon: Sendable {
                 case .post: target = gapBefore <= 4 ? before : nil
                 case .both: target = gapBefore <= 2 ? before : (gapAfter <= 3 ? after : nil)
                 }
-                if let target, mentions[target].acuity == nil { mentions[target].acuity = value }
+                if let target, mentions[target].acuity == nil {
+                    mentions[target].acuity = value
+                    // "old anterior and inferior infarction": a pre-acuity reaches joined mentions.
+                    if direction != .post {
+                        var chain = target
+                        while joined(chain), mentions[chain + 1].acuity == nil {
+                            chain += 1
+                            mentions[chain].acuity = value
+                        }
+                    }
+                }
             case .severity(let value):
                 let target = gapAfter <= 2 ? after : (gapBefore <= 1 ? before : nil)
                 if let target, mentions[target].severity == nil { mentions[target].severity = value }
@@ -480,6 +523,8 @@ final class CompiledLexicon: Sendable {
                 var mask: UInt16 = 0
                 for lead in leads { mask |= 1 << UInt16(lead.rawValue) }
                 attachLeads(mask, before: before, after: after, to: &mentions, joined: joinedNext)
+            case .generic:
+                if let after, gapAfter <= 2 { mentions[after].generic = true }
             case .scopeBreak:
                 break
             }
@@ -499,7 +544,7 @@ final class CompiledLexicon: Sendable {
             position = end
         }
 
-        return mentions.map { working in
+        return mentions.filter { !$0.generic }.map { working in
             let assertion: Assertion =
                 working.negated ? .negated : working.uncertain ? .uncertain : working.historical ? .historical : .present
             var leads: [StandardLead] = []
@@ -511,6 +556,17 @@ final class CompiledLexicon: Sendable {
                 end: Int(tokens[Int(working.end) - 1].end), assertion: assertion, leads: leads, location: working.location,
                 severity: working.severity, acuity: working.acuity)
         }
+    }
+
+    /// The entry of exactly this token sequence, if any.
+    private func exactEntry(_ ids: [Int32]) -> Int32? {
+        var node: UInt64 = 0
+        for id in ids {
+            guard id >= 0, let next = transitions[node << 32 | UInt64(UInt32(bitPattern: id))] else { return nil }
+            node = UInt64(next)
+        }
+        let entry = nodeEntry[Int(node)]
+        return entry >= 0 ? entry : nil
     }
 
     private func attachLeads(

@@ -78,7 +78,9 @@ public struct ReportImporter: Sendable {
         let totalBytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0
         let file = url.standardizedFileURL.path
         let extract = self.extract
-        return try store.write("import \(url.path)") { db in
+        // Foreign keys are not checked per row: every reference is to a row this transaction
+        // has just inserted (the run, the report).
+        return try store.writeTrustedReferences("import \(url.path)") { db in
             // A large import modifies more pages than the default 2 MiB cache holds; spilling them
             // to the WAL mid-transaction and reading them back dominated the profile.
             let previousCache = try Int.fetchOne(db, sql: "PRAGMA cache_size") ?? -2000
@@ -96,8 +98,8 @@ public struct ReportImporter: Sendable {
             let insertReport = try BoundInsert(
                 db,
                 sql: """
-                    INSERT INTO reports (import_run_id, source_file, source_format, external_id, line, text, content_hash)
-                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
+                    INSERT INTO reports (import_run_id, external_id, line, text, content_hash)
+                    VALUES (?, ?, ?, ?, ?) ON CONFLICT (content_hash) DO NOTHING
                     """)
             let insertMention = try BoundInsert(
                 db,
@@ -105,6 +107,45 @@ public struct ReportImporter: Sendable {
                     INSERT INTO mentions (report_id, concept_id, start, "end", assertion, leads, lead_mask, location, severity, acuity)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
+            // Mentions go in 32 rows per statement: one statement execution per row cost more
+            // than the row itself on the writer thread, the import's bottleneck.
+            let rowsPerStatement = 32
+            let insertMentions = try BoundInsert(
+                db,
+                sql: """
+                    INSERT INTO mentions (report_id, concept_id, start, "end", assertion, leads, lead_mask, location, severity, acuity)
+                    VALUES
+                    """ + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerStatement).joined(separator: ", "))
+            func bind(_ statement: BoundInsert, row: Int, reportID: Int64, _ mention: PreparedMention) {
+                let base = Int32(row * 10)
+                statement.bind(base + 1, reportID)
+                statement.bind(base + 2, mention.conceptID)
+                statement.bind(base + 3, mention.start)
+                statement.bind(base + 4, mention.end)
+                statement.bind(base + 5, mention.assertion.rawValue)
+                statement.bind(base + 6, mention.leadsText)
+                statement.bind(base + 7, mention.leadMask)
+                statement.bind(base + 8, mention.location)
+                statement.bind(base + 9, mention.severity)
+                statement.bind(base + 10, mention.acuity)
+            }
+            var pending: [(reportID: Int64, mention: PreparedMention)] = []
+            func insertPending() throws {
+                var start = 0
+                while pending.count - start >= rowsPerStatement {
+                    for row in 0..<rowsPerStatement {
+                        let item = pending[start + row]
+                        bind(insertMentions, row: row, reportID: item.reportID, item.mention)
+                    }
+                    try insertMentions.execute()
+                    start += rowsPerStatement
+                }
+                for item in pending[start...] {
+                    bind(insertMention, row: 0, reportID: item.reportID, item.mention)
+                    try insertMention.execute()
+                }
+                pending.removeAll(keepingCapacity: true)
+            }
             var counts = SummaryCounts()
             var rowsRead = 0
             var added = 0
@@ -113,66 +154,54 @@ public struct ReportImporter: Sendable {
             var skipped = 0
             var skippedByReason: [String: Int] = [:]
             var skippedExamples: [String] = []
-            let formatName = source.format.rawValue
-            // Rows are taken in batches: new reports are inserted (learning which are new), their
-            // mentions extracted in parallel (bounded by the core count), then inserted in order.
-            var batch: [(id: Int64, text: String)] = []
-            batch.reserveCapacity(batchSize)
-            func flush() throws {
-                let extracted = Self.extractAll(batch.map(\.text), extract: extract, parallel: parallel)
-                for (report, mentions) in zip(batch, extracted) {
-                    for mention in mentions {
-                        insertMention.bind(1, report.id)
-                        insertMention.bind(2, mention.conceptID)
-                        insertMention.bind(3, mention.start)
-                        insertMention.bind(4, mention.end)
-                        insertMention.bind(5, mention.assertion.rawValue)
-                        insertMention.bind(6, LeadSet.text(mention.leads))
-                        insertMention.bind(7, LeadSet.mask(mention.leads))
-                        insertMention.bind(8, mention.location)
-                        insertMention.bind(9, mention.severity)
-                        insertMention.bind(10, mention.acuity)
-                        try insertMention.execute()
-                    }
-                    mentionCount += mentions.count
-                    counts.add(mentions)
-                }
-                batch.removeAll(keepingCapacity: true)
-            }
-            while let row = try source.next() {
-                rowsRead += 1
-                if rowsRead & 4095 == 0, let progress {
-                    progress(ImportProgress(rowsRead: rowsRead, bytesRead: source.bytesConsumed, totalBytes: totalBytes))
-                }
-                let report: SourceReport
-                switch row {
-                case .skipped(let skip):
+            // Two-stage pipeline: a producer thread parses rows, hashes them, extracts their
+            // mentions and counts them; this (the writer's) thread only inserts. The queue between
+            // them holds at most a few batches, so memory stays flat.
+            let pipe = BatchPipe(capacity: 4)
+            defer { pipe.cancel() }
+            let producer = BatchProducer(
+                source: source, extract: extract, batchSize: batchSize,
+                workers: parallel ? max(1, ProcessInfo.processInfo.activeProcessorCount - 1) : 1, pipe: pipe)
+            Thread.detachNewThread { producer.run() }
+            while let batch = try pipe.take().get() {
+                rowsRead = batch.rowsRead
+                for skip in batch.skipped {
                     skipped += 1
                     let kind = skip.reason.split(separator: "(").first.map { $0.trimmingCharacters(in: .whitespaces) } ?? skip.reason
                     skippedByReason[kind, default: 0] += 1
                     if skippedExamples.count < 100 { skippedExamples.append(skip.description) }
-                    continue
-                case .report(let value):
-                    report = value
                 }
-                let hash = ContentHash.of(id: report.externalID, text: report.text)
-                insertReport.bind(1, runID)
-                insertReport.bind(2, file)
-                insertReport.bind(3, formatName)
-                insertReport.bind(4, report.externalID)
-                insertReport.bind(5, report.line)
-                insertReport.bind(6, report.text)
-                insertReport.bind(7, hash)
-                try insertReport.execute()
-                if db.changesCount == 0 {
-                    present += 1
-                    continue
+                var allNew = true
+                var isNew = [Bool](repeating: true, count: batch.reports.count)
+                for (index, report) in batch.reports.enumerated() {
+                    insertReport.bind(1, runID)
+                    insertReport.bind(2, report.externalID)
+                    insertReport.bind(3, report.line)
+                    insertReport.bind(4, report.text)
+                    insertReport.bind(5, report.hash)
+                    try insertReport.execute()
+                    if db.changesCount == 0 {
+                        present += 1
+                        allNew = false
+                        isNew[index] = false
+                        continue
+                    }
+                    added += 1
+                    let reportID = db.lastInsertedRowID
+                    for mention in report.mentions { pending.append((reportID, mention)) }
+                    mentionCount += report.mentions.count
                 }
-                added += 1
-                batch.append((db.lastInsertedRowID, report.text))
-                if batch.count >= batchSize { try flush() }
+                try insertPending()
+                if allNew {
+                    counts.merge(batch.counts)
+                } else {
+                    // Some reports were already in the base: count only the added ones.
+                    for (report, new) in zip(batch.reports, isNew) where new { counts.add(report.mentions.map(\.mention)) }
+                }
+                if let progress {
+                    progress(ImportProgress(rowsRead: rowsRead, bytesRead: batch.bytesConsumed, totalBytes: totalBytes))
+                }
             }
-            try flush()
             try counts.save(db)
             let seconds = Date().timeIntervalSince(started)
             try db.execute(
@@ -191,9 +220,9 @@ public struct ReportImporter: Sendable {
 }
 
 extension ReportImporter {
-    /// `extract` applied to every text, in order; spread over the cores when `parallel`.
-    static func extractAll(_ texts: [String], extract: @Sendable (String) -> [Mention], parallel: Bool) -> [[Mention]] {
-        let workers = parallel ? min(ProcessInfo.processInfo.activeProcessorCount, max(1, texts.count / 256)) : 1
+    /// `extract` applied to every text, in order; spread over `workers` threads.
+    static func extractAll(_ texts: [String], extract: @Sendable (String) -> [Mention], workers: Int) -> [[Mention]] {
+        let workers = min(workers, max(1, texts.count / 256))
         if workers <= 1 { return texts.map(extract) }
         var results = [[Mention]](repeating: [], count: texts.count)
         results.withUnsafeMutableBufferPointer { buffer in
@@ -211,8 +240,149 @@ extension ReportImporter {
     }
 }
 
+/// A mention with its lead set already rendered for the `mentions` table.
+struct PreparedMention: Sendable {
+    var mention: Mention
+    var leadsText: String
+    var leadMask: Int
+
+    init(_ mention: Mention) {
+        self.mention = mention
+        leadsText = LeadSet.text(mention.leads)
+        leadMask = LeadSet.mask(mention.leads)
+    }
+
+    var conceptID: String { mention.conceptID }
+    var start: Int { mention.start }
+    var end: Int { mention.end }
+    var assertion: Assertion { mention.assertion }
+    var location: String? { mention.location }
+    var severity: String? { mention.severity }
+    var acuity: String? { mention.acuity }
+}
+
+/// A report ready to insert: hashed, with its mentions extracted.
+struct PreparedReport: Sendable {
+    var externalID: String
+    var line: Int
+    var text: String
+    var hash: Data
+    var mentions: [PreparedMention]
+}
+
+/// Rows prepared by the producer: reports, skipped rows, and the summary counts of all its
+/// reports (used as they are when every report turns out to be new).
+struct PreparedBatch: Sendable {
+    var reports: [PreparedReport] = []
+    var skipped: [SkippedRow] = []
+    /// Rows read from the start of the file up to the end of this batch.
+    var rowsRead = 0
+    var bytesConsumed = 0
+    var counts = SummaryCounts()
+}
+
+/// A bounded queue of batches between the producer thread and the writer.
+final class BatchPipe: @unchecked Sendable {
+    // All state is guarded by `condition`.
+    private let condition = NSCondition()
+    private var items: [Result<PreparedBatch?, any Error>] = []
+    private var cancelled = false
+    private let capacity: Int
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    /// Adds an item, waiting while the queue is full; `false` when the consumer has gone.
+    func put(_ item: Result<PreparedBatch?, any Error>) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.count >= capacity && !cancelled { condition.wait() }
+        if cancelled { return false }
+        items.append(item)
+        condition.broadcast()
+        return true
+    }
+
+    /// The next item, waiting while the queue is empty. `nil` inside marks the end.
+    func take() -> Result<PreparedBatch?, any Error> {
+        condition.lock()
+        defer { condition.unlock() }
+        while items.isEmpty { condition.wait() }
+        let item = items.removeFirst()
+        condition.broadcast()
+        return item
+    }
+
+    /// Tells the producer to stop (the consumer finished or failed).
+    func cancel() {
+        condition.lock()
+        cancelled = true
+        items.removeAll()
+        condition.broadcast()
+        condition.unlock()
+    }
+}
+
+/// Reads, hashes and extracts on its own thread, handing batches to the writer through a `BatchPipe`.
+final class BatchProducer: @unchecked Sendable {
+    // `source` is touched only by `run()`, on the producer thread, after init.
+    private let source: ReportSource
+    private let extract: @Sendable (String) -> [Mention]
+    private let batchSize: Int
+    private let workers: Int
+    private let pipe: BatchPipe
+
+    init(source: ReportSource, extract: @escaping @Sendable (String) -> [Mention], batchSize: Int, workers: Int, pipe: BatchPipe) {
+        self.source = source
+        self.extract = extract
+        self.batchSize = batchSize
+        self.workers = workers
+        self.pipe = pipe
+    }
+
+    func run() {
+        var rowsRead = 0
+        do {
+            while true {
+                var batch = PreparedBatch()
+                var reports: [SourceReport] = []
+                reports.reserveCapacity(batchSize)
+                var ended = false
+                while reports.count < batchSize {
+                    guard let row = try source.next() else {
+                        ended = true
+                        break
+                    }
+                    rowsRead += 1
+                    switch row {
+                    case .report(let report): reports.append(report)
+                    case .skipped(let skip): batch.skipped.append(skip)
+                    }
+                }
+                let extracted = ReportImporter.extractAll(reports.map(\.text), extract: extract, workers: workers)
+                batch.reports = zip(reports, extracted).map { report, mentions in
+                    batch.counts.add(mentions)
+                    return PreparedReport(
+                        externalID: report.externalID, line: report.line, text: report.text,
+                        hash: ContentHash.of(id: report.externalID, text: report.text), mentions: mentions.map(PreparedMention.init))
+                }
+                batch.rowsRead = rowsRead
+                batch.bytesConsumed = source.bytesConsumed
+                if !batch.reports.isEmpty || !batch.skipped.isEmpty {
+                    guard pipe.put(.success(batch)) else { return }
+                }
+                if ended {
+                    _ = pipe.put(.success(nil))
+                    return
+                }
+            }
+        } catch {
+            _ = pipe.put(.failure(error))
+        }
+    }
+}
+
 /// The per-concept summary counts of one import, added to the summary tables at its end.
-struct SummaryCounts {
+struct SummaryCounts: Sendable {
     struct Key: Hashable {
         var concept: String
         var value: String
@@ -227,6 +397,15 @@ struct SummaryCounts {
     var leads: [Key: Int] = [:]  // (concept, lead) → mentions
     var attributes: [AttributeKey: Int] = [:]
     var cooccurrence: [Key: Int] = [:]  // (concept, other) → reports where both are asserted (not negated)
+
+    /// Adds another batch's counts.
+    mutating func merge(_ other: SummaryCounts) {
+        reports.merge(other.reports, uniquingKeysWith: +)
+        mentions.merge(other.mentions, uniquingKeysWith: +)
+        leads.merge(other.leads, uniquingKeysWith: +)
+        attributes.merge(other.attributes, uniquingKeysWith: +)
+        cooccurrence.merge(other.cooccurrence, uniquingKeysWith: +)
+    }
 
     mutating func add(_ mentions: [Mention]) {
         if mentions.isEmpty { return }

@@ -81,9 +81,8 @@ enum KnowledgeSchema {
             }
             try db.create(table: "reports") { t in
                 t.autoIncrementedPrimaryKey("id")
+                // The source file and format are the import run's (not repeated per report).
                 t.column("import_run_id", .integer).notNull().references("import_runs")
-                t.column("source_file", .text).notNull()
-                t.column("source_format", .text).notNull()
                 t.column("external_id", .text).notNull()
                 t.column("line", .integer).notNull()
                 t.column("text", .text).notNull()
@@ -107,8 +106,9 @@ enum KnowledgeSchema {
                 t.column("severity", .text)
                 t.column("acuity", .text)
             }
+            // By concept for query excerpts. No index by report: mentions are written right after
+            // their report, so rowid order is report order, and reports are never deleted one by one.
             try db.create(index: "mentions_by_concept", on: "mentions", columns: ["concept_id", "report_id"])
-            try db.create(index: "mentions_by_report", on: "mentions", columns: ["report_id"])
 
             try db.create(table: "concept_report_counts") { t in
                 t.column("concept_id", .text).notNull()

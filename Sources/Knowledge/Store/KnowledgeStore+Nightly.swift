@@ -158,27 +158,13 @@ public struct NightlyLedger: Sendable {
         self.writer = writer
     }
 
-    /// Opens (creating and migrating when needed) the nightly tables in the SQLite file at `path`.
-    ///
-    /// Used until `KnowledgeStore` is available to the caller; the tables and migration names
-    /// are the ones the store registers, so both can share one file.
-    public static func open(path: String) throws -> NightlyLedger {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(10)
-        let pool = try DatabasePool(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        NightlySchema.registerMigrations(in: &migrator)
-        try migrator.migrate(pool)
-        return NightlyLedger(writer: pool)
-    }
-
-    /// An in-memory ledger (tests).
-    public static func inMemory() throws -> NightlyLedger {
-        let queue = try DatabaseQueue()
-        var migrator = DatabaseMigrator()
-        NightlySchema.registerMigrations(in: &migrator)
-        try migrator.migrate(queue)
-        return NightlyLedger(writer: queue)
+    /// Notes the classification run (in `classification_run`) that processes this nightly run,
+    /// so that discarding the nightly run also removes its stored results.
+    public func attachClassificationRun(runID: Int64, classificationRunID: String) throws {
+        try writer.write { db in
+            try db.execute(
+                sql: "UPDATE nightly_run SET classification_run = ? WHERE id = ?", arguments: [classificationRunID, runID])
+        }
     }
 
     // MARK: File hash memo
@@ -314,14 +300,21 @@ public struct NightlyLedger: Sendable {
     /// Publishes a processed run in the ledger: every record's status, the run's counts, and —
     /// when the run was given an archive folder — the records' files marked for archiving.
     /// One transaction.
-    public func commitRun(runID: Int64, finishedAt: Date) throws {
+    /// `publishedPath` (the night folder) replaces the staging path as the output of the
+    /// attached classification run.
+    public func commitRun(runID: Int64, finishedAt: Date, publishedPath: String? = nil) throws {
         try writer.write { db in
-            guard let run = try Row.fetchOne(db, sql: "SELECT inbox, state, archive_dir FROM nightly_run WHERE id = ?", arguments: [runID]) else {
+            guard let run = try Row.fetchOne(db, sql: "SELECT inbox, state, archive_dir, classification_run FROM nightly_run WHERE id = ?", arguments: [runID]) else {
                 throw NightlyLedgerError(message: "run \(runID) is not in the ledger")
             }
             let inbox: String = run[0]
             let state: String = run[1]
             let archiveDirectory: String? = run[2]
+            let classificationRun: String? = run[3]
+            if let classificationRun, let publishedPath, try db.tableExists("classification_run") {
+                try db.execute(
+                    sql: "UPDATE classification_run SET output = ? WHERE id = ?", arguments: [publishedPath, classificationRun])
+            }
             guard state == NightlyRunState.processed.rawValue else {
                 throw NightlyLedgerError(message: "run \(runID) is \(state), not processed")
             }
@@ -380,9 +373,16 @@ public struct NightlyLedger: Sendable {
         }
     }
 
-    /// Marks a run as discarded (its staging folder was removed; its records were not published).
+    /// Marks a run as discarded (its staging folder was removed; its records were not published)
+    /// and removes the results its classification run stored, so that the records processed
+    /// again by the next run are stored once.
     public func discardRun(runID: Int64, at date: Date) throws {
         try writer.write { db in
+            if let classificationRun = try String.fetchOne(
+                db, sql: "SELECT classification_run FROM nightly_run WHERE id = ?", arguments: [runID]),
+               try db.tableExists("classification_run") {
+                try db.execute(sql: "DELETE FROM classification_run WHERE id = ?", arguments: [classificationRun])
+            }
             try db.execute(
                 sql: "UPDATE nightly_run SET state = 'discarded', finished_at = ? WHERE id = ?",
                 arguments: [date.timeIntervalSince1970, runID])
@@ -485,4 +485,26 @@ public struct NightlyLedgerError: Error, Sendable, CustomStringConvertible, Loca
     public var description: String { "nightly ledger: \(message)" }
     /// Same as `description`.
     public var errorDescription: String? { description }
+}
+
+
+extension KnowledgeStore {
+    /// The nightly runs' ledger in this knowledge base.
+    public var nightly: NightlyLedger { NightlyLedger(writer: writer) }
+
+    /// How many successful stored results each record id has across the classification runs
+    /// of nightly runs (an audit of exactly-once processing: every value should be 1 unless a
+    /// record changed).
+    public func nightlyStoredResultCounts() throws -> [String: Int] {
+        try read("count the nightly results") { db in
+            var counts: [String: Int] = [:]
+            let rows = try Row.fetchCursor(db, sql: """
+                SELECT r.record_id, COUNT(*) FROM record_result r
+                JOIN nightly_run n ON n.classification_run = r.run_id
+                WHERE r.status = 'ok' GROUP BY r.record_id
+                """)
+            while let row = try rows.next() { counts[row[0]] = row[1] }
+            return counts
+        }
+    }
 }

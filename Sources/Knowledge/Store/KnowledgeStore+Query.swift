@@ -192,8 +192,10 @@ extension KnowledgeStore {
         try read("read statistics") { db in
             func count(_ sql: String) throws -> Int { try Int.fetchOne(db, sql: sql) ?? 0 }
             let formats = try Row.fetchAll(
-                db, sql: "SELECT source_format, COUNT(*) AS n FROM reports GROUP BY source_format ORDER BY n DESC"
-            ).map { NamedCount(name: $0["source_format"], count: $0["n"]) }
+                // import_runs keeps per-run totals (reports are never deleted), so no scan of reports.
+                db,
+                sql: "SELECT format, SUM(reports_added) AS n FROM import_runs GROUP BY format HAVING n > 0 ORDER BY n DESC, format"
+            ).map { NamedCount(name: $0["format"], count: $0["n"]) }
             let assertions = try Row.fetchAll(
                 db, sql: "SELECT assertion, SUM(mentions) AS n FROM concept_report_counts GROUP BY assertion"
             ).reduce(into: [String: Int]()) { $0[$1["assertion"]] = $1["n"] }
@@ -211,7 +213,7 @@ extension KnowledgeStore {
                 codes: try count("SELECT COUNT(*) FROM concept_codes"),
                 synonyms: try count("SELECT COUNT(*) FROM concept_synonyms"),
                 reports: formats.reduce(0) { $0 + $1.count },
-                mentions: try count("SELECT COUNT(*) FROM mentions"),
+                mentions: try count("SELECT COALESCE(SUM(mentions_added), 0) FROM import_runs"),
                 importRuns: try count("SELECT COUNT(*) FROM import_runs"),
                 reportsByFormat: formats,
                 mentionsByAssertion: Assertion.allCases.map { NamedCount(name: $0.rawValue, count: assertions[$0.rawValue] ?? 0) },
@@ -226,7 +228,7 @@ extension KnowledgeStore {
         try read("read training pairs") { db in
             var pairs: [ReportKnowledge] = []
             var index: [Int64: Int] = [:]
-            let filter = format == nil ? "" : "WHERE source_format = ?"
+            let filter = format == nil ? "" : "WHERE import_run_id IN (SELECT id FROM import_runs WHERE format = ?)"
             let arguments: StatementArguments = format.map { [$0.rawValue] } ?? []
             let reports = try Row.fetchCursor(db, sql: "SELECT id, external_id, text FROM reports \(filter) ORDER BY id", arguments: arguments)
             while let row = try reports.next() {
@@ -237,7 +239,7 @@ extension KnowledgeStore {
                 db,
                 sql: """
                     SELECT m.report_id, m.concept_id, m.start, m."end", m.assertion, m.leads, m.location, m.severity, m.acuity
-                    FROM mentions m ORDER BY m.report_id, m.id
+                    FROM mentions m ORDER BY m.id
                     """)
             while let row = try mentions.next() {
                 guard let i = index[row["report_id"]] else { continue }

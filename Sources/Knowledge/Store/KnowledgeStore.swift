@@ -117,6 +117,26 @@ public final class KnowledgeStore: Sendable {
         }
     }
 
+    /// Runs `body` in one transaction with foreign-key enforcement off for its duration (the
+    /// importer, which only references rows it has just inserted), mapping database errors.
+    func writeTrustedReferences<T>(_ action: String, _ body: (Database) throws -> T) throws -> T {
+        do {
+            return try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    return .commit
+                }
+                guard let result else { throw DatabaseError(resultCode: .SQLITE_ERROR, message: "transaction returned no result") }
+                return result
+            }
+        } catch {
+            throw KnowledgeStoreError.from(error, path: path, action: action)
+        }
+    }
+
     /// The ontology version and the base's counts, e.g. `ontology 1.0 (312 concepts), 19633 reports, 51234 mentions`
     /// (recorded in `run.json` by classification runs).
     public var version: String {

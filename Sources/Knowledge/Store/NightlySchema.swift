@@ -36,6 +36,7 @@ enum NightlySchema {
                     directory TEXT,
                     staging TEXT,
                     archive_dir TEXT,
+                    classification_run TEXT,
                     processed INTEGER NOT NULL DEFAULT 0,
                     failed INTEGER NOT NULL DEFAULT 0,
                     carried INTEGER NOT NULL DEFAULT 0,
