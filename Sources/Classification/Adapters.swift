@@ -55,6 +55,8 @@ public struct ModelConceptScorer: BatchConceptScorer {
 
     public var version: String { model.version }
 
+    public func isCalibrated(_ conceptID: String) -> Bool { model.calibrations[conceptID] != nil }
+
     /// Every concept with a description: the text encoder embeds any text; concepts without their
     /// own calibration use the model's global one.
     public func scorable(_ concepts: [Concept]) -> [Concept] {
@@ -67,7 +69,9 @@ public struct ModelConceptScorer: BatchConceptScorer {
         var out: [String: EncoderScore] = [:]
         out.reserveCapacity(wanted.count)
         for score in model.score(embedding, concepts: wanted) {
-            out[score.id] = EncoderScore(probability: score.probability, similarity: score.similarity, perLead: score.perLead)
+            out[score.id] = EncoderScore(
+                probability: score.probability, similarity: score.similarity, perLead: score.perLead,
+                conceptCalibrated: score.hasConceptCalibration)
         }
         return out
     }

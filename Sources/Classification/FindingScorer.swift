@@ -12,11 +12,16 @@ public struct EncoderScore: Sendable, Hashable {
     public var similarity: Double
     /// Calibrated probability from each present lead alone.
     public var perLead: [StandardLead: Double]
+    /// `false` when the concept has no calibration of its own (a zero-shot score through the
+    /// model's global calibration): such a finding is at most "consider" and does not decide the
+    /// overall statement.
+    public var conceptCalibrated: Bool
 
-    public init(probability: Double, similarity: Double, perLead: [StandardLead: Double] = [:]) {
+    public init(probability: Double, similarity: Double, perLead: [StandardLead: Double] = [:], conceptCalibrated: Bool = true) {
         self.probability = probability
         self.similarity = similarity
         self.perLead = perLead
+        self.conceptCalibrated = conceptCalibrated
     }
 }
 
@@ -96,12 +101,20 @@ public struct FindingScorer: Sendable {
         evidence.append(
             Evidence(
                 kind: "encoder",
-                text: "encoder probability \(NumberText.fixed(encoder.probability, 2)) (similarity \(NumberText.fixed(encoder.similarity, 3)))",
+                text: "encoder probability \(NumberText.fixed(encoder.probability, 2)) (similarity \(NumberText.fixed(encoder.similarity, 3)))"
+                    + (encoder.conceptCalibrated ? "" : "; zero-shot: the concept has no calibration of its own"),
                 leads: supportingLeads,
                 supports: encoder.probability >= bands.possible))
         let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < bands.borderlineMargin }
-        return Finding(
+        var qualifier = bands.qualifier(for: probability, nearBound: nearBound)
+        // A zero-shot score stands on its own only when the ontology's criteria confirm it.
+        let confirmed = !outcomes.isEmpty && outcomes.allSatisfy { $0.satisfied == true }
+        let zeroShot = !encoder.conceptCalibrated && !confirmed
+        if zeroShot, qualifier != nil, qualifier != .borderline { qualifier = .consider }
+        var finding = Finding(
             conceptID: concept.id, label: concept.label, codes: concept.codesText, probability: probability,
-            qualifier: bands.qualifier(for: probability, nearBound: nearBound), perLead: perLead, evidence: evidence)
+            qualifier: qualifier, perLead: perLead, evidence: evidence)
+        finding.isZeroShot = zeroShot
+        return finding
     }
 }

@@ -13,7 +13,8 @@ import Knowledge
 /// - normal: nothing reported beyond normal statements.
 ///
 /// Aggregate concepts (the PTB-XL superclasses and subclasses, i.e. parents of other scored
-/// concepts), overall and technical concepts are scored and listed but do not decide the statement.
+/// concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
+/// listed but do not decide the statement.
 public struct OverallStatementRule: Sendable {
     /// Concepts that state normality (`NORM`, `SR`).
     public var normalConcepts: Set<String>
@@ -39,7 +40,9 @@ public struct OverallStatementRule: Sendable {
     public func statement(findings: [Finding], deciding: Set<String>, measurements: RecordMeasurements, quality: Double) -> OverallStatement {
         let usable = measurements.leads.contains { $0.status == .ok }
         if !usable || measurements.beats.isEmpty || quality < minimumQuality { return .uninterpretable }
-        let reported = findings.filter { $0.qualifier != nil && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID) }
+        let reported = findings.filter {
+            $0.qualifier != nil && !$0.isZeroShot && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID)
+        }
         let major = reported.filter { !minorConcepts.contains($0.conceptID) }
         if major.contains(where: { $0.qualifier == .definite || $0.qualifier == .probable }) { return .abnormal }
         if !major.isEmpty { return .borderline }

@@ -23,6 +23,13 @@ public protocol BatchConceptScorer: Sendable {
     func scorable(_ concepts: [Concept]) -> [Concept]
     /// Calibrated probability, similarity and per-lead probability of each concept, by concept id.
     func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore]
+    /// Whether the concept has a calibration of its own (fitted on labelled data).
+    func isCalibrated(_ conceptID: String) -> Bool
+}
+
+extension BatchConceptScorer {
+    /// Every concept is calibrated unless the scorer says otherwise.
+    public func isCalibrated(_ conceptID: String) -> Bool { true }
 }
 
 /// Timings of one record's stages.

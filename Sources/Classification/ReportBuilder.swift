@@ -71,8 +71,8 @@ enum ReportBuilder {
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
         let reported = result.findings.filter { $0.qualifier != nil }
-        let primary = reported.filter { deciding.contains($0.conceptID) }
-        let rest = reported.filter { !deciding.contains($0.conceptID) }
+        let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
+        let rest = reported.filter { !deciding.contains($0.conceptID) || $0.isZeroShot }
         // Deciding findings first; the chosen ones are then shown most probable first.
         return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
     }
@@ -161,7 +161,8 @@ enum ReportBuilder {
                 "st": number(m?.stJ60, decimals: 2), "t": number(m?.tAmplitude, decimals: 2), "confidences": confidences,
             ]
         }
-        let findings: [[String: Any]] = result.reportedFindings.map { findingContext($0) }
+        let findings: [[String: Any]] = result.reportedFindings.filter { !$0.isZeroShot }.map { findingContext($0) }
+        let zeroShot: [[String: Any]] = result.reportedFindings.filter(\.isZeroShot).map { findingContext($0) }
         let statements: [[String: Any]] = top.map { ["phrase": phrase($0), "probability": p($0.probability)] }
         return [
             "id": result.recordID, "source": result.source, "format": result.format.rawValue,
@@ -172,7 +173,7 @@ enum ReportBuilder {
             "gainText": mvKnown ? "10 mm/mV" : "amplitudes in the file's normalised units (4 mm per unit, not mV)",
             "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
             "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
-            "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings,
+            "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings, "zeroShot": zeroShot, "zeroShotCount": zeroShot.count, "hasZeroShot": !zeroShot.isEmpty,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]
     }

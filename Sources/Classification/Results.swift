@@ -51,6 +51,9 @@ public struct Finding: Sendable, Codable, Hashable {
     /// Absent leads have no entry.
     public var perLead: [StandardLead: Double]
     public var evidence: [Evidence]
+    /// `true` for a zero-shot score (the concept has no calibration of its own) that no satisfied
+    /// measurement criterion confirms: reported at most as "consider", never deciding the overall statement.
+    public var isZeroShot: Bool = false
 
     public init(
         conceptID: String, label: String, codes: String, probability: Double, qualifier: Qualifier?,
