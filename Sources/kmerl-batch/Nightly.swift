@@ -97,7 +97,7 @@ struct Nightly: AsyncParsableCommand {
             minimumAge: minAge, settleInterval: settle)
         let hooks = TestHooks(environment: environment)
         let settings = classifyOptions
-        let processor = ClassifyingProcessor(store: store, delayPerRecord: hooks.delayPerRecord) {
+        let processor = ClassifyingProcessor(store: store, delayPerRecord: hooks.delayPerRecord, haltAfterRecords: hooks.haltAfterRecords) {
             try BatchClassifier(store: store, modelData: modelData, options: settings)
         }
         let runner = NightlyRunner(options: options, ledger: store.nightly, processor: processor, pause: hooks.pause)
@@ -117,13 +117,16 @@ struct Nightly: AsyncParsableCommand {
 
 /// Hidden hooks for the process-level tests: `KMERL_NIGHTLY_TEST_DELAY_MS` slows each record;
 /// `KMERL_NIGHTLY_TEST_PAUSE=PHASE` announces `paused at PHASE` on stderr and sleeps there, so
-/// that a test can SIGKILL the run at that exact point.
+/// that a test can SIGKILL the run at that exact point; `KMERL_NIGHTLY_TEST_HALT_AFTER=N` stops
+/// processing once N records are written (a deterministic "middle of processing").
 struct TestHooks: Sendable {
     var delayPerRecord: TimeInterval = 0
+    var haltAfterRecords: Int?
     var pausePhase: String?
 
     init(environment: [String: String]) {
         if let text = environment["KMERL_NIGHTLY_TEST_DELAY_MS"], let ms = Double(text) { delayPerRecord = ms / 1000 }
+        if let text = environment["KMERL_NIGHTLY_TEST_HALT_AFTER"], let n = Int(text) { haltAfterRecords = n }
         pausePhase = environment["KMERL_NIGHTLY_TEST_PAUSE"]
     }
 

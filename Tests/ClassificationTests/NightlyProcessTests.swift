@@ -156,7 +156,9 @@ struct NightlyProcessTests {
     @Test("SIGKILL in the middle of processing, then a new run: every record exactly once, no partial file")
     func killDuringProcessing() async throws {
         let area = try Area(records: 6)
-        let child = try BatchChild(area.arguments(), environment: ["KMERL_NIGHTLY_TEST_DELAY_MS": "250"])
+        // The child halts once two records are written, so the kill lands mid-run even when the
+        // test's polling is starved by other suites on a 2-core machine.
+        let child = try BatchChild(area.arguments(), environment: ["KMERL_NIGHTLY_TEST_HALT_AFTER": "2"])
         let midway = await BatchChild.wait(60) {
             // classify writes record pages into its own partial folder inside the staging area
             let names = (try? FileManager.default.contentsOfDirectory(atPath: area.reports.path)) ?? []

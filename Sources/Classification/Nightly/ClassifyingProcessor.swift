@@ -17,12 +17,19 @@ public struct ClassifyingProcessor: NightlyProcessor {
     public let store: KnowledgeStore
     /// A pause after each record (tests use it to kill a run in the middle).
     public var delayPerRecord: TimeInterval
+    /// When set, processing stops (sleeps) once this many records are written, so that a test can
+    /// kill the run in the middle however slowly it polls.
+    public var haltAfterRecords: Int?
 
     /// A processor whose classifier is made on first use, storing results in `store`.
-    public init(store: KnowledgeStore, delayPerRecord: TimeInterval = 0, makeClassifier: @escaping @Sendable () throws -> BatchClassifier) {
+    public init(
+        store: KnowledgeStore, delayPerRecord: TimeInterval = 0, haltAfterRecords: Int? = nil,
+        makeClassifier: @escaping @Sendable () throws -> BatchClassifier
+    ) {
         self.makeClassifier = makeClassifier
         self.store = store
         self.delayPerRecord = delayPerRecord
+        self.haltAfterRecords = haltAfterRecords
     }
 
     /// Classifies `batch` into `directory`.
@@ -39,9 +46,16 @@ public struct ClassifyingProcessor: NightlyProcessor {
                     + "); not retried (use --retry-failed): \(failure.reason)")
         }
         let delay = delayPerRecord
+        let halt = haltAfterRecords
         var progress: (@Sendable (Int, Int) -> Void)?
-        if delay > 0 {
-            progress = { @Sendable (_: Int, _: Int) in Thread.sleep(forTimeInterval: delay) }
+        if delay > 0 || halt != nil {
+            progress = { @Sendable (done: Int, _: Int) in
+                if delay > 0 { Thread.sleep(forTimeInterval: delay) }
+                if let halt, done >= halt {
+                    FileHandle.standardError.write(Data("kmerl-batch nightly: halted after \(done) records\n".utf8))
+                    Thread.sleep(forTimeInterval: 600)
+                }
+            }
         }
         let summary = try await classifier.classify(
             inputs, skipped: skipped, into: directory, inputPaths: [batch.inbox.path], progress: progress)
