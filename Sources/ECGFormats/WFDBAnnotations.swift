@@ -32,22 +32,6 @@ public struct WFDBAnnotation: Sendable, Hashable {
     public var isBeat: Bool { WFDBAnnotations.beatSymbols.contains(symbol) }
 }
 
-/// A wave (P, QRS or T) as delineated in a WFDB annotation file: `(` onset, peak symbol, `)` offset.
-public struct AnnotatedWave: Sendable, Hashable {
-    /// The wave's kind, from the peak symbol: `p`, `N` (QRS) or `t`.
-    public var kind: String
-    public var onset: Int?
-    public var peak: Int
-    public var offset: Int?
-
-    /// A wave from its samples.
-    public init(kind: String, onset: Int?, peak: Int, offset: Int?) {
-        self.kind = kind
-        self.onset = onset
-        self.peak = peak
-        self.offset = offset
-    }
-}
 
 /// Reader for WFDB annotation files in MIT format (`100.atr`, LUDB's per-lead `1.ii` …).
 public enum WFDBAnnotations {

@@ -1,20 +1,8 @@
+import ECGCore
 import Foundation
 
 /// A reference (expert) wave for validation: kind `p`, `N` (QRS) or `t`, sample indices.
-public struct ReferenceWave: Sendable, Hashable {
-    public var kind: String
-    public var onset: Int?
-    public var peak: Int
-    public var offset: Int?
-
-    /// A reference wave from its samples.
-    public init(kind: String, onset: Int?, peak: Int, offset: Int?) {
-        self.kind = kind
-        self.onset = onset
-        self.peak = peak
-        self.offset = offset
-    }
-}
+public typealias ReferenceWave = AnnotatedWave
 
 /// Error statistics of one boundary type (detected − reference, ms).
 public struct BoundaryStatistics: Sendable, Hashable {

@@ -52,7 +52,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
             for (index, lead) in record.leads.enumerated() {
                 let std = try #require(lead.lead.standardLead)
                 let waves = try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(std))
-                let reference = waves.map { ReferenceWave(kind: $0.kind, onset: $0.onset, peak: $0.peak, offset: $0.offset) }
+                let reference = waves
                 let detected = DelineationScore.detectedPositions(beats: m.beats, boundaries: m.leads[index].boundaries, sampleRate: 500)
                 total.add(reference: reference, detected: detected, sampleRate: 500)
             }

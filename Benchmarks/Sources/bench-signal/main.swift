@@ -70,7 +70,7 @@ print(String(format: "kmerl full pipeline, lead II only, 1 core: %.0f records pe
             guard let std = lead.lead.standardLead, leads.map({ $0.contains(std) }) ?? true else { continue }
             let url = root.appendingPathComponent("ludb/data/\(record.id).\(std.name.lowercased())")
             guard let annotations = try? WFDBAnnotations.read(url) else { fail("cannot read \(url.path)") }
-            let reference = WFDBAnnotations.waves(annotations).map { ReferenceWave(kind: $0.kind, onset: $0.onset, peak: $0.peak, offset: $0.offset) }
+            let reference = WFDBAnnotations.waves(annotations)
             let detected = DelineationScore.detectedPositions(beats: m.beats, boundaries: m.leads[index].boundaries, sampleRate: record.samplingRate)
             total.add(reference: reference, detected: detected, sampleRate: record.samplingRate)
         }
