@@ -85,7 +85,7 @@ print("model: \(model.version), \(model.parameterCount) parameters")
 
 // 2. Inference (preprocessing + record embedding + per-lead embeddings), all cores.
 let semaphore = DispatchSemaphore(value: 0)
-Task {
+Task.detached {
     _ = await model.embed(Array(records.prefix(64)))
     var best = 0.0
     var bestCPU = 0.0
