@@ -61,8 +61,8 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("validation-fold"), help: "Fold used for validation and calibration only.")
     var validationFold = 9
 
-    @Option(name: .customLong("hold-out"), help: "Comma-separated concept ids excluded from the entity loss (zero-shot).")
-    var holdOut = "AFIB,CLBBB"
+    @Option(name: .customLong("hold-out"), help: "Comma-separated concept ids excluded from the entity loss, to measure zero-shot scoring (e.g. AFIB,CLBBB). None by default: a shipped model must learn every concept it can.")
+    var holdOut = ""
 
     @Option(name: .customLong("batch-size"), help: "Samples per step.")
     var batchSize = 64
@@ -107,7 +107,7 @@ struct Fit: AsyncParsableCommand {
         card.heldOutConcepts = heldOut.sorted()
         card.seed = seed
         card.epochs = epochs
-        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold) --hold-out \(holdOut)"
+        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)")
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)
