@@ -87,7 +87,10 @@ TERRITORY = {
 
 # Measurement criteria: id -> [(measurement, min, max, unit)].
 CRITERIA = {
-    "CLBBB": [("qrsDuration", 120, None, "ms")], "CRBBB": [("qrsDuration", 120, None, "ms")],
+    # V1 tells the two complete blocks apart: rS/QS with a small r in LBBB, a tall R' in RBBB
+    # (LUDB: r 0.02-0.07 mV in the four LBBB records, 0.63-0.66 mV in the two RBBB records).
+    "CLBBB": [("qrsDuration", 120, None, "ms"), ("rAmplitude", None, 0.2, "mV", "V1")],
+    "CRBBB": [("qrsDuration", 120, None, "ms"), ("rAmplitude", 0.3, None, "mV", "V1")],
     "IRBBB": [("qrsDuration", 110, 119, "ms")], "ILBBB": [("qrsDuration", 110, 119, "ms")],
     "IVCD": [("qrsDuration", 110, None, "ms")], "BBB": [("qrsDuration", 120, None, "ms")],
     "SBRAD": [("heartRate", None, 59.99, "bpm")], "STACH": [("heartRate", 100.01, None, "bpm")],
@@ -397,12 +400,14 @@ def main():
             out.append(f"    <synonym lang={quoteattr(lang)}{a}>{escape(text)}</synonym>")
         if cid in TERRITORY:
             out.append(f"    <territory>{' '.join(TERRITORY[cid])}</territory>")
-        for measurement, lo, hi, unit in CRITERIA.get(cid, []):
+        for measurement, lo, hi, unit, *leads in CRITERIA.get(cid, []):
             a = f"measurement={quoteattr(measurement)}"
             if lo is not None:
                 a += f' min="{lo:g}"'
             if hi is not None:
                 a += f' max="{hi:g}"'
+            if leads:
+                a += f" leads={quoteattr(' '.join(leads))}"
             out.append(f"    <criterion {a} unit={quoteattr(unit)}/>")
         out.append("  </concept>")
     out.append("</ontology>")

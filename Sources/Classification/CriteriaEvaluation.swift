@@ -96,7 +96,7 @@ public enum CriteriaEvaluation {
     static func evaluate(_ concept: Concept, measurements: RecordMeasurements, usableLeads: [StandardLead]) -> [CriterionOutcome] {
         concept.criteria.map { criterion in
             if leadKeys.contains(criterion.measurement) {
-                return leadOutcome(criterion, territory: concept.territory, measurements: measurements)
+                return leadOutcome(criterion, territory: criterion.leads.isEmpty ? concept.territory : criterion.leads, measurements: measurements)
             }
             return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads)
         }

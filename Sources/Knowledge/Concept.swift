@@ -55,12 +55,29 @@ public struct Criterion: Sendable, Codable, Hashable {
     public var maximum: Double?
     /// Unit of the bounds (`ms`, `bpm`, `deg`, `mV`).
     public var unit: String
+    /// For a per-lead measurement (`rAmplitude`, `stJ60` …): the leads it is checked in (e.g. V1
+    /// for the R wave that tells a right from a left bundle branch block). Empty: the concept's
+    /// territory, or every lead.
+    public var leads: [StandardLead]
 
-    public init(measurement: String, minimum: Double? = nil, maximum: Double? = nil, unit: String) {
+    public init(measurement: String, minimum: Double? = nil, maximum: Double? = nil, unit: String, leads: [StandardLead] = []) {
         self.measurement = measurement
         self.minimum = minimum
         self.maximum = maximum
         self.unit = unit
+        self.leads = leads
+    }
+
+    private enum CodingKeys: String, CodingKey { case measurement, minimum, maximum, unit, leads }
+
+    /// Decodes a criterion; `leads` may be missing (criteria written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        measurement = try container.decode(String.self, forKey: .measurement)
+        minimum = try container.decodeIfPresent(Double.self, forKey: .minimum)
+        maximum = try container.decodeIfPresent(Double.self, forKey: .maximum)
+        unit = try container.decode(String.self, forKey: .unit)
+        leads = try container.decodeIfPresent([StandardLead].self, forKey: .leads) ?? []
     }
 
     /// Whether `value` satisfies the criterion.

@@ -97,4 +97,23 @@ import Testing
         #expect(outside.satisfied == false)
         #expect(outside.logOddsShift(borderlineMargin: 0.25) <= -2)
     }
+
+    /// The shipped ontology's V1 criteria tell the two complete blocks apart on real LUDB records
+    /// (complete LBBB: 24, 44, 51, 83; complete RBBB: 10, 23), even when the encoder cannot.
+    @Test(arguments: [("24", "CLBBB"), ("44", "CLBBB"), ("51", "CLBBB"), ("83", "CLBBB"), ("10", "CRBBB"), ("23", "CRBBB")])
+    func v1SeparatesLeftFromRightBundleBranchBlock(record name: String, expected: String) throws {
+        let ontology = try Ontology.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Ontology/kmerl-ontology.xml"))
+        let (record, m) = try Self.measure(name)
+        let undecided = EncoderScore(probability: 0.9, similarity: 0.3)
+        var probability: [String: Double] = [:]
+        for id in ["CLBBB", "CRBBB"] {
+            let concept = try #require(ontology.concept(id: id))
+            let finding = FindingScorer().finding(for: concept, encoder: undecided, measurements: m, leadsPresent: record.standardLeads)
+            probability[id] = finding.probability
+            let v1 = try #require(finding.evidence.first { $0.kind == "measurement" && $0.leads == [.v1] })
+            #expect(v1.supports == (id == expected), "\(name) \(id): \(v1.text)")
+        }
+        let other = expected == "CLBBB" ? "CRBBB" : "CLBBB"
+        #expect((probability[expected] ?? 0) > (probability[other] ?? 1) + 0.2, "\(name): \(probability)")
+    }
 }

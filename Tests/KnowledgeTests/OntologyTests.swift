@@ -44,7 +44,14 @@ import Testing
         #expect(clbbb.codesText == "SNOMED:164909002;SNOMED:733534002;SCP:CLBBB;AHA:104;PTBXL-SUBCLASS:CLBBB")
         #expect(clbbb.parents == ["CD"])
         #expect(clbbb.category == .conduction)
-        #expect(clbbb.criteria == [Criterion(measurement: "qrsDuration", minimum: 120, unit: "ms")])
+        #expect(
+            clbbb.criteria == [
+                Criterion(measurement: "qrsDuration", minimum: 120, unit: "ms"),
+                Criterion(measurement: "rAmplitude", maximum: 0.2, unit: "mV", leads: [.v1]),
+            ])
+        #expect(file.concept(id: "CRBBB")?.criteria.last == Criterion(measurement: "rAmplitude", minimum: 0.3, unit: "mV", leads: [.v1]))
+        // Per-lead checks are not words of the concept's text (the text encoder never saw them).
+        #expect(!clbbb.descriptionText.contains("rAmplitude"))
         #expect(clbbb.synonyms.contains(Synonym(text: "linksschenkelblock", language: "de")))
     }
 

@@ -163,7 +163,9 @@ extension Concept {
                 parts.append("leads \(names)")
             }
         }
-        for criterion in criteria {
+        // Per-lead criteria are checks for the measurement layer, not words of the concept's text
+        // (the text encoder was trained on the texts without them).
+        for criterion in criteria where criterion.leads.isEmpty {
             var words = criterion.measurement
             if let minimum = criterion.minimum, let maximum = criterion.maximum {
                 words += " \(format(minimum)) to \(format(maximum)) \(criterion.unit)"

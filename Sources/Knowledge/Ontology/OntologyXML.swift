@@ -122,12 +122,19 @@ enum OntologyXML {
                         if !concept.territory.contains(lead) { concept.territory.append(lead) }
                     }
                 case "criterion":
+                    var leads: [StandardLead] = []
+                    for word in (attribute(child, "leads") ?? "").split(whereSeparator: { $0 == " " || $0 == "\t" }) {
+                        guard let lead = Lead.standard(forAlias: String(word)) else {
+                            throw OntologyError(kind: .invalidValue, file: name, line: childLine, message: "concept '\(id)': unknown lead '\(word)' in a criterion")
+                        }
+                        leads.append(lead)
+                    }
                     concept.criteria.append(
                         Criterion(
                             measurement: attribute(child, "measurement") ?? "",
                             minimum: attribute(child, "min").flatMap(Double.init),
                             maximum: attribute(child, "max").flatMap(Double.init),
-                            unit: attribute(child, "unit") ?? ""))
+                            unit: attribute(child, "unit") ?? "", leads: leads))
                 default: break
                 }
             }

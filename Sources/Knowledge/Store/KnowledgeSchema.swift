@@ -137,5 +137,11 @@ enum KnowledgeSchema {
                 t.primaryKey(["concept_id", "other_id"])
             }
         }
+        // Per-lead criteria (e.g. the R wave in V1 for bundle branch blocks): the leads, `;`-joined.
+        migrator.registerMigration("knowledge-v2-criterion-leads") { db in
+            try db.alter(table: "concept_criteria") { t in
+                t.add(column: "leads", .text).notNull().defaults(to: "")
+            }
+        }
     }
 }

@@ -69,7 +69,7 @@ extension KnowledgeStore {
             let insertTerritory = try db.makeStatement(
                 sql: "INSERT OR IGNORE INTO concept_territories (concept_id, lead, position) VALUES (?, ?, ?)")
             let insertCriterion = try db.makeStatement(
-                sql: "INSERT INTO concept_criteria (concept_id, measurement, minimum, maximum, unit, position) VALUES (?, ?, ?, ?, ?, ?)")
+                sql: "INSERT INTO concept_criteria (concept_id, measurement, minimum, maximum, unit, position, leads) VALUES (?, ?, ?, ?, ?, ?, ?)")
             let insertKey = try db.makeStatement(
                 sql: "INSERT OR IGNORE INTO concept_lexicon (key, concept_id, kind, text) VALUES (?, ?, ?, ?)")
             for (position, concept) in concepts.enumerated() {
@@ -96,6 +96,7 @@ extension KnowledgeStore {
                 for (index, criterion) in concept.criteria.enumerated() {
                     try insertCriterion.execute(arguments: [
                         concept.id, criterion.measurement, criterion.minimum, criterion.maximum, criterion.unit, index,
+                        criterion.leads.map(\.name).joined(separator: ";"),
                     ])
                 }
             }
@@ -161,9 +162,11 @@ extension KnowledgeStore {
             guard let i = index[row["concept_id"]], let lead = Lead.standard(forAlias: row["lead"]) else { continue }
             concepts[i].territory.append(lead)
         }
-        for row in try Row.fetchAll(db, sql: "SELECT concept_id, measurement, minimum, maximum, unit FROM concept_criteria \(filter) ORDER BY concept_id, position", arguments: arguments) {
+        for row in try Row.fetchAll(db, sql: "SELECT concept_id, measurement, minimum, maximum, unit, leads FROM concept_criteria \(filter) ORDER BY concept_id, position", arguments: arguments) {
             guard let i = index[row["concept_id"]] else { continue }
-            concepts[i].criteria.append(Criterion(measurement: row["measurement"], minimum: row["minimum"], maximum: row["maximum"], unit: row["unit"]))
+            let leads = (row["leads"] as String? ?? "").split(separator: ";").compactMap { Lead.standard(forAlias: String($0)) }
+            concepts[i].criteria.append(
+                Criterion(measurement: row["measurement"], minimum: row["minimum"], maximum: row["maximum"], unit: row["unit"], leads: leads))
         }
         return concepts
     }
