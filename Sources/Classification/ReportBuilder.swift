@@ -72,7 +72,9 @@ enum ReportBuilder {
     static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
         let reported = result.findings.filter { $0.qualifier != nil }
         let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
-        let rest = reported.filter { !deciding.contains($0.conceptID) || $0.isZeroShot }
+        // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
+        // probability is not comparable with the calibrated ones.
+        let rest = reported.filter { !deciding.contains($0.conceptID) && !$0.isZeroShot } + reported.filter(\.isZeroShot)
         // Deciding findings first; the chosen ones are then shown most probable first.
         return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
     }

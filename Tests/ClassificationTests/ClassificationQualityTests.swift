@@ -48,3 +48,29 @@ import Testing
         }
     }
 }
+
+/// Which findings a reader sees first (index.html, summary.csv, the record page's headline).
+@Suite struct TopFindingsTests {
+    static func finding(_ id: String, _ p: Double, zeroShot: Bool = false) -> Finding {
+        var f = Finding(conceptID: id, label: id, codes: "", probability: p, qualifier: zeroShot ? .consider : .definite)
+        f.isZeroShot = zeroShot
+        return f
+    }
+
+    @Test func calibratedFindingsComeBeforeUncalibratedZeroShotOnes() throws {
+        let record = try ECGReader.read(try SharedData.url("ludb/data/10.hea"))
+        let findings = [
+            Self.finding("VTRIG", 0.90, zeroShot: true), Self.finding("SR", 0.85), Self.finding("IMI", 0.77),
+            Self.finding("NORM_AXIS", 0.85), Self.finding("AJR", 0.96, zeroShot: true),
+        ].sorted { $0.probability > $1.probability }  // as RecordResult keeps them
+        let result = RecordResult(
+            recordID: "10", source: "ludb/data/10.hea", format: record.sourceFormat, samplingRate: record.samplingRate,
+            duration: record.duration, leadsPresent: record.standardLeads, measurements: .init(record: "10"), findings: findings,
+            overall: .abnormal, quality: 1, warnings: [], record: record)
+        // SR and the axis decide the overall statement; IMI is calibrated but not deciding.
+        let top = ReportBuilder.top(result, count: 3, deciding: ["SR", "NORM_AXIS"])
+        #expect(top.map(\.conceptID) == ["SR", "NORM_AXIS", "IMI"])
+        // Zero-shot findings fill in only when fewer calibrated ones are reported.
+        #expect(ReportBuilder.top(result, count: 4, deciding: ["SR", "NORM_AXIS"]).map(\.conceptID) == ["AJR", "SR", "NORM_AXIS", "IMI"])
+    }
+}
