@@ -28,20 +28,13 @@ struct Classify: AsyncParsableCommand {
     @Option(help: "Knowledge base (SQLite) to score against and to store the run in (default: the embedded ontology, in memory).")
     var db: String?
 
-    @Option(help: "Model file (.safetensors) (default: the embedded default model).")
-    var model: String?
-
     @Option(help: "Keep only these leads, e.g. I,II,V2 (to match or simulate a device).")
     var leads: String?
 
     @Option(help: "Score only these concept ids, e.g. CLBBB,AFIB (default: every concept the model can score).")
     var concepts: String?
 
-    @Option(help: "Folder of .mustache templates overriding the embedded ones (index, record, style).")
-    var templates: String?
-
-    @Option(help: "Records processed in parallel (default: the number of cores).")
-    var jobs: Int?
+    @OptionGroup var classifier: ClassifierOptions
 
     @Option(help: "Qualifier bands 'consider,possible,probable,definite'.")
     var bands: String = "0.35,0.5,0.65,0.8"
@@ -61,13 +54,8 @@ struct Classify: AsyncParsableCommand {
         if code != 0 { throw ExitCode(code) }
     }
 
-    struct UsageError: Error, LocalizedError {
-        var message: String
-        var errorDescription: String? { message }
-    }
-
     func classify() async throws -> Int32 {
-        var options = ClassifyOptions()
+        var options = try classifier.classifyOptions()
         if let leads {
             var set = Set<StandardLead>()
             for name in leads.split(separator: ",").map({ String($0).trimmingWhitespace() }) where !name.isEmpty {
@@ -84,33 +72,18 @@ struct Classify: AsyncParsableCommand {
             guard !ids.isEmpty else { throw UsageError(message: "--concepts: name at least one concept id") }
             options.concepts = ids
         }
-        if let jobs {
-            guard jobs >= 1 else { throw UsageError(message: "--jobs must be 1 or more") }
-            options.jobs = jobs
-        }
-        if let templates {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: templates, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw UsageError(message: "--templates \(templates): no such folder")
-            }
-            options.templates = URL(fileURLWithPath: templates)
-        }
         options.bands = try QualifierBands(parsing: bands)
         for path in paths where !FileManager.default.fileExists(atPath: path) {
             throw UsageError(message: "\(path): no such file or folder")
         }
 
         let store = try db.map { try KnowledgeStore(path: $0) }
-        let modelData: Data? = try model.map { path in
-            do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-                throw UsageError(message: "--model \(path): cannot read the file (\(error.localizedDescription))")
-            }
-        }
+        let modelData = try classifier.modelData()
         let batch: BatchClassifier
         do {
             batch = try BatchClassifier(store: store, modelData: modelData, options: options)
         } catch let error as BatchClassifier.ModelUnavailable {
-            throw UsageError(message: model.map { "--model \($0): \(error.description)" } ?? error.description)
+            throw UsageError(message: classifier.model.map { "--model \($0): \(error.description)" } ?? error.description)
         }
 
         let discovery = RecordDiscovery.discover(paths.map { URL(fileURLWithPath: $0) })

@@ -40,14 +40,7 @@ struct Nightly: AsyncParsableCommand {
     @Option(help: "Seconds between the two looks at new files (size and time must not change).")
     var settle: Double = 2
 
-    @Option(help: "Model file (.safetensors) (default: the embedded default model).")
-    var model: String?
-
-    @Option(help: "Folder of .mustache templates overriding the embedded ones.")
-    var templates: String?
-
-    @Option(help: "Records classified in parallel (default: the number of cores).")
-    var jobs: Int?
+    @OptionGroup var classifier: ClassifierOptions
 
     func run() async throws {
         let code: Int32
@@ -68,29 +61,14 @@ struct Nightly: AsyncParsableCommand {
         if let keepDays, keepDays < 0 { throw NightlyError(path: "--keep-days", problem: "must be 0 or more") }
         guard minAge >= 0, settle >= 0 else { throw NightlyError(path: "--min-age/--settle", problem: "must be 0 or more") }
         let environment = ProcessInfo.processInfo.environment
-        let dbPath = db ?? environment["KMERL_DB"].flatMap { $0.isEmpty ? nil : $0 } ?? "kmerl.sqlite"
-        var classifyOptions = ClassifyOptions()
-        if let jobs {
-            guard jobs >= 1 else { throw NightlyError(path: "--jobs", problem: "must be 1 or more") }
-            classifyOptions.jobs = jobs
-        }
-        if let templates {
-            var isDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: templates, isDirectory: &isDirectory), isDirectory.boolValue else {
-                throw NightlyError(path: templates, problem: "--templates: no such folder")
-            }
-            classifyOptions.templates = URL(fileURLWithPath: templates)
-        }
+        let dbPath = KnowledgeStore.defaultPath(db, environment: environment)
+        let classifyOptions = try classifier.classifyOptions()
         var inboxIsFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: inbox, isDirectory: &inboxIsFolder), inboxIsFolder.boolValue else {
             throw NightlyError(path: inbox, problem: "--inbox: no such folder")
         }
         let store = try KnowledgeStore(path: dbPath)
-        let modelData: Data? = try model.map { path in
-            do { return try Data(contentsOf: URL(fileURLWithPath: path), options: .mappedIfSafe) } catch {
-                throw NightlyError(path: path, problem: "--model: cannot read the file (\(error.localizedDescription))")
-            }
-        }
+        let modelData = try classifier.modelData()
         let options = NightlyOptions(
             inbox: URL(fileURLWithPath: inbox), reports: URL(fileURLWithPath: reports),
             archive: archive.map { URL(fileURLWithPath: $0) }, keepDays: keepDays, retryFailed: retryFailed,

@@ -9,11 +9,7 @@ struct DatabaseOptions: ParsableArguments {
     var db: String?
 
     /// The database path to use.
-    var path: String {
-        if let db { return db }
-        if let env = ProcessInfo.processInfo.environment["KMERL_DB"], !env.isEmpty { return env }
-        return "kmerl.sqlite"
-    }
+    var path: String { KnowledgeStore.defaultPath(db, environment: ProcessInfo.processInfo.environment) }
 
     /// Opens the base; a base without an ontology gets the embedded one first.
     func open() throws -> KnowledgeStore {

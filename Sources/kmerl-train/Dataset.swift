@@ -35,20 +35,13 @@ struct PairedCorpus {
         var labels: [[Bool]] = []
         var skipped = 0
         for h in headers {
-            let stem = h.deletingPathExtension().lastPathComponent
-            guard let id = Int(stem.split(separator: "_")[0]), let row = labelsDB.rows[id] else {
+            guard let id = Self.ecgID(h), let row = labelsDB.rows[id] else {
                 skipped += 1
                 continue
             }
-            let record: ECGRecord
-            do { record = try ECGReader.read(h) } catch {
-                log("warning: \(error)")
+            guard let leads = Self.preparedLeads(h, pre, log: log) else {
                 skipped += 1
                 continue
-            }
-            var leads: [StandardLead: [Float]] = [:]
-            for lead in StandardLead.allCases {
-                if let s = record.signal(for: lead) { leads[lead] = pre.prepare(s, samplingRate: record.samplingRate) }
             }
             let (certain, uncertain) = labelsDB.concepts(of: row)
             var t = [Float?](repeating: 0, count: entities.count)
@@ -120,20 +113,13 @@ struct PairedCorpus {
         var labels: [[Bool]] = []
         var skipped = 0
         for h in headers {
-            let stem = h.deletingPathExtension().lastPathComponent
-            guard let id = Int(stem.split(separator: "_")[0]), let pair = pairTargets[String(id)], let row = truth?.rows[id] else {
+            guard let id = Self.ecgID(h), let pair = pairTargets[String(id)], let row = truth?.rows[id] else {
                 skipped += 1
                 continue
             }
-            let record: ECGRecord
-            do { record = try ECGReader.read(h) } catch {
-                log("warning: \(error)")
+            guard let leads = Self.preparedLeads(h, pre, log: log) else {
                 skipped += 1
                 continue
-            }
-            var leads: [StandardLead: [Float]] = [:]
-            for lead in StandardLead.allCases {
-                if let s = record.signal(for: lead) { leads[lead] = pre.prepare(s, samplingRate: record.samplingRate) }
             }
             var t = [Float?](repeating: 0, count: entities.count)
             for (cid, v) in pair.targets { if let k = index[cid] { t[k] = v } }
@@ -148,6 +134,26 @@ struct PairedCorpus {
         }
         if skipped > 0 { log("skipped \(skipped) records without a report in the knowledge base, a PTB-XL fold or a readable header") }
         return PairedCorpus(entities: entities, superclasses: superIDs, subclasses: subIDs, samples: samples, folds: folds, labels: labels)
+    }
+
+    /// The PTB-XL `ecg_id` a record header stands for (`00042_lr.hea` → 42).
+    static func ecgID(_ header: URL) -> Int? {
+        header.deletingPathExtension().lastPathComponent.split(separator: "_").first.flatMap { Int($0) }
+    }
+
+    /// The record's standard leads prepared for the encoder, or `nil` (the reason logged) when it
+    /// cannot be read.
+    static func preparedLeads(_ header: URL, _ pre: LeadPreprocessor, log: (String) -> Void) -> [StandardLead: [Float]]? {
+        let record: ECGRecord
+        do { record = try ECGReader.read(header) } catch {
+            log("warning: \(error)")
+            return nil
+        }
+        var leads: [StandardLead: [Float]] = [:]
+        for lead in StandardLead.allCases {
+            if let s = record.signal(for: lead) { leads[lead] = pre.prepare(s, samplingRate: record.samplingRate) }
+        }
+        return leads
     }
 
     func split(validationFold: Int) -> (train: [TrainingSample], validation: [TrainingSample], validationLabels: [[Bool]]) {

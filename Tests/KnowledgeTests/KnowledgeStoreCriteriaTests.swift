@@ -22,3 +22,13 @@ import Testing
         for concept in withCriteria { #expect(concept.criteria == ontology.concept(id: concept.id)?.criteria) }
     }
 }
+
+/// Which knowledge base the commands open when none is named.
+@Suite struct KnowledgeStoreDefaultPathTests {
+    @Test func explicitThenEnvironmentThenWorkingDirectory() {
+        #expect(KnowledgeStore.defaultPath("/a/kb.sqlite", environment: ["KMERL_DB": "/b/kb.sqlite"]) == "/a/kb.sqlite")
+        #expect(KnowledgeStore.defaultPath(nil, environment: ["KMERL_DB": "/b/kb.sqlite"]) == "/b/kb.sqlite")
+        #expect(KnowledgeStore.defaultPath(nil, environment: ["KMERL_DB": ""]) == "kmerl.sqlite")
+        #expect(KnowledgeStore.defaultPath(nil, environment: [:]) == "kmerl.sqlite")
+    }
+}

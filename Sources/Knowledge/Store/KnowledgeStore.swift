@@ -58,6 +58,14 @@ public final class KnowledgeStore: Sendable {
     /// The connection: a `DatabasePool` in WAL mode for a file, a `DatabaseQueue` in memory.
     let writer: any DatabaseWriter
 
+    /// The knowledge base to use: `explicit` (`--db`) when given, else `KMERL_DB` when set and
+    /// non-empty, else `kmerl.sqlite` in the working directory.
+    public static func defaultPath(_ explicit: String?, environment: [String: String]) -> String {
+        if let explicit { return explicit }
+        if let path = environment["KMERL_DB"], !path.isEmpty { return path }
+        return "kmerl.sqlite"
+    }
+
     /// Opens (creating and migrating when needed) the knowledge base at `path`.
     public init(path: String) throws {
         self.path = path
