@@ -72,6 +72,18 @@ public struct DelineationScore: Sendable {
         }
     }
 
+    /// Detected per-beat boundary positions (samples) for one lead: from its per-beat boundaries
+    /// when the pipeline kept them (`keepBeatBoundaries`), otherwise from its median-beat boundaries.
+    public static func detectedPositions(beats: [Int], lead: LeadMeasurements, sampleRate fs: Double) -> [[Int]] {
+        guard let perBeat = lead.beatBoundaries, perBeat.count == beats.count else {
+            return detectedPositions(beats: beats, boundaries: lead.boundaries, sampleRate: fs)
+        }
+        let keys: [KeyPath<WaveBoundaries, Double?>] = [\.qrsOnset, \.qrsOffset, \.pOnset, \.pOffset, \.tOffset]
+        return keys.map { key in
+            zip(beats, perBeat).compactMap { b, w in w[keyPath: key].map { b + Int(($0 * fs / 1000).rounded()) } }.sorted()
+        }
+    }
+
     /// Adds one lead: `reference` waves, `detected` positions per boundary type (`boundaryNames`
     /// order, sorted), sampled at `fs`.
     public mutating func add(reference: [ReferenceWave], detected: [[Int]], sampleRate fs: Double) {

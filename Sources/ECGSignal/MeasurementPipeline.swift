@@ -37,6 +37,16 @@ public struct MeasurementPipeline: Sendable {
     /// Shifts (ms) added to the consensus boundaries.
     public var consensusShift: (onset: Double, offset: Double) = (-17, 0)
 
+    /// Beats whose QRS correlates less than this with the dominant median beat (over all usable
+    /// leads) form their own morphology classes (ventricular ectopics, paced, fused or aberrant
+    /// beats), each with its own median beats and delineation.
+    public var morphologyCorrelation = 0.8
+    /// At most this many non-dominant morphology classes per record.
+    public var maximumMorphologyClasses = 4
+    /// Keep each lead's boundaries per beat (`LeadMeasurements.beatBoundaries`, and
+    /// `RecordMeasurements.beatMorphology`), e.g. for validation against per-beat annotations.
+    public var keepBeatBoundaries = false
+
     /// A pipeline with the default settings.
     public init() {}
 
@@ -176,31 +186,34 @@ public struct MeasurementPipeline: Sendable {
                 applyAmplitudes(&result.leads[p.index], template: x, delineation: d, sampleRate: fs)
             }
         }
-        // 4. Global boundaries (from each lead's own boundaries), then per-lead consensus, intervals.
+        // 4. Per-lead boundaries pulled toward the multi-lead consensus; global boundaries, intervals.
         let all = usable.compactMap { result.leads[$0.index].boundaries }
-        var slopeConsensus: (onset: Double, offset: Double)?
-        if consensusLevels.onset > 0, usable.count >= 3,
-            let q = delineator.consensusQRS(usable.compactMap { templates[$0.index] }, fiducial: before, sampleRate: fs, onsetLevel: consensusLevels.onset, offsetLevel: consensusLevels.offset)
-        {
-            slopeConsensus = (Double(q.onset - before) * 1000 / fs + consensusShift.onset, Double(q.offset - before) * 1000 / fs + consensusShift.offset)
+        let own = Dictionary(uniqueKeysWithValues: usable.compactMap { p in result.leads[p.index].boundaries.map { (p.index, $0) } })
+        for (index, b) in consensusBoundaries(own, templates: templates, leads: usable.map(\.index), fiducial: before, sampleRate: fs) {
+            result.leads[index].boundaries = b
         }
-        if leadBoundaryWeight < 1, usable.count >= 3 {
-            let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
-            for key in keys {
-                let values = usable.compactMap { result.leads[$0.index].boundaries?[keyPath: key] }
-                guard values.count >= 3 else { continue }
-                var center = Self.median(values)
-                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOnset { center = qrs.onset }
-                if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOffset { center = qrs.offset }
-                let consensus = values.count * 2 >= usable.count
+        // Beats of another morphology: their own median beats and boundaries.
+        if keepBeatBoundaries {
+            let classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
+            result.beatMorphology = classes
+            var perClass: [Int: [Int: WaveBoundaries]] = [:]
+            for c in Set(classes) where c > 0 {
+                let members = beats.indices.filter { classes[$0] == c }.map { beats[$0] }
+                var classOwn: [Int: WaveBoundaries] = [:]
+                var classTemplates: [Int: [Float]] = [:]
                 for p in usable {
-                    if let own = result.leads[p.index].boundaries?[keyPath: key] {
-                        result.leads[p.index].boundaries?[keyPath: key] = center + leadBoundaryWeight * (own - center)
-                    } else if consensus {
-                        // Most leads show this wave: a lead where it is too small to delineate takes the consensus.
-                        result.leads[p.index].boundaries?[keyPath: key] = center
-                    }
+                    let x = Self.medianBeat(p.signal, beats: members, before: before, after: after)
+                    classTemplates[p.index] = x
+                    let d = delineator.delineate(x, fiducial: before, sampleRate: fs, rr: medianRR)
+                    classOwn[p.index] = WaveBoundaries(
+                        pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
+                        qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
                 }
+                perClass[c] = consensusBoundaries(classOwn, templates: classTemplates, leads: usable.map(\.index), fiducial: before, sampleRate: fs)
+            }
+            for p in usable {
+                let dominant = result.leads[p.index].boundaries ?? WaveBoundaries()
+                result.leads[p.index].beatBoundaries = classes.map { c in c == 0 ? dominant : perClass[c]?[p.index] ?? WaveBoundaries() }
             }
         }
         var global = WaveBoundaries()
@@ -257,6 +270,82 @@ public struct MeasurementPipeline: Sendable {
         result.pAxis = axis(from: index(global.pOnset), to: index(global.pOffset))
         result.tAxis = axis(from: index(global.qrsOffset), to: index(global.tOffset))
         return result
+    }
+
+    /// Each lead's boundaries pulled toward the multi-lead consensus (the slope consensus for the
+    /// QRS, the median over the leads otherwise); leads without a boundary that most leads show
+    /// take the consensus. Unchanged with fewer than three leads.
+    func consensusBoundaries(_ own: [Int: WaveBoundaries], templates: [Int: [Float]], leads: [Int], fiducial before: Int, sampleRate fs: Double) -> [Int: WaveBoundaries] {
+        var out = own
+        guard leadBoundaryWeight < 1, leads.count >= 3 else { return out }
+        var slopeConsensus: (onset: Double, offset: Double)?
+        if consensusLevels.onset > 0,
+            let q = delineator.consensusQRS(leads.compactMap { templates[$0] }, fiducial: before, sampleRate: fs, onsetLevel: consensusLevels.onset, offsetLevel: consensusLevels.offset)
+        {
+            slopeConsensus = (Double(q.onset - before) * 1000 / fs + consensusShift.onset, Double(q.offset - before) * 1000 / fs + consensusShift.offset)
+        }
+        let keys: [WritableKeyPath<WaveBoundaries, Double?>] = [\.pOnset, \.pOffset, \.qrsOnset, \.qrsOffset, \.tOffset]
+        for key in keys {
+            let values = leads.compactMap { own[$0]?[keyPath: key] }
+            guard values.count >= 3 else { continue }
+            var center = Self.median(values)
+            if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOnset { center = qrs.onset }
+            if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOffset { center = qrs.offset }
+            let consensus = values.count * 2 >= leads.count
+            for index in leads where out[index] != nil {
+                if let value = own[index]?[keyPath: key] {
+                    out[index]?[keyPath: key] = center + leadBoundaryWeight * (value - center)
+                } else if consensus {
+                    // Most leads show this wave: a lead where it is too small to delineate takes the consensus.
+                    out[index]?[keyPath: key] = center
+                }
+            }
+        }
+        return out
+    }
+
+    /// The morphology class of every beat: 0 = the dominant one (the median beats), 1, 2 … = beats
+    /// whose QRS region (−80…+120 ms, all usable leads) correlates less than
+    /// `morphologyCorrelation` with it, grouped greedily by their correlation with each class's first beat.
+    func morphologyClasses(_ beats: [Int], usable: [PreparedLead], templates: [Int: [Float]], fiducial before: Int, sampleRate fs: Double) -> [Int] {
+        let lo = before - Int(0.08 * fs), hi = before + Int(0.12 * fs)
+        let length = hi - lo + 1
+        func segment(_ b: Int) -> [Float]? {
+            var out: [Float] = []
+            out.reserveCapacity(length * usable.count)
+            for p in usable {
+                let start = b - before + lo
+                guard start >= 0, start + length <= p.signal.count else { return nil }
+                let part = p.signal[start..<(start + length)]
+                let mean = part.reduce(0, +) / Float(length)
+                for v in part { out.append(v - mean) }
+            }
+            return out
+        }
+        func correlation(_ a: [Float], _ b: [Float]) -> Double {
+            var ab: Float = 0, aa: Float = 0, bb: Float = 0
+            for k in a.indices {
+                ab += a[k] * b[k]
+                aa += a[k] * a[k]
+                bb += b[k] * b[k]
+            }
+            return aa > 0 && bb > 0 ? Double(ab / (aa * bb).squareRoot()) : 0
+        }
+        var dominant: [Float] = []
+        for p in usable {
+            guard let t = templates[p.index] else { return beats.map { _ in 0 } }
+            let part = t[lo...hi]
+            let mean = part.reduce(0, +) / Float(length)
+            for v in part { dominant.append(v - mean) }
+        }
+        var representatives: [[Float]] = []
+        return beats.map { b in
+            guard let x = segment(b), correlation(x, dominant) < morphologyCorrelation else { return 0 }
+            for (c, r) in representatives.enumerated() where correlation(x, r) >= morphologyCorrelation { return c + 1 }
+            guard representatives.count < maximumMorphologyClasses else { return 0 }
+            representatives.append(x)
+            return representatives.count
+        }
     }
 
     /// Beats for the median beat: those at a typical RR (ectopic-looking timing excluded), evenly thinned.

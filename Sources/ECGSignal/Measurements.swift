@@ -32,6 +32,10 @@ public struct LeadMeasurements: Sendable, Codable, Hashable {
     /// The lead's median beat (0.5–40 Hz, mV for voltage leads; other units as recorded), sampled
     /// at the rate of the analysis, when `MeasurementPipeline.keepMedianBeats` is set.
     public var medianBeat: [Float]?
+    /// This lead's wave boundaries per beat (same order as `RecordMeasurements.beats`, ms relative
+    /// to each beat's fiducial point): beats of another morphology (ectopic, paced, fused) have their
+    /// own. Kept when `MeasurementPipeline.keepBeatBoundaries` is set.
+    public var beatBoundaries: [WaveBoundaries]?
 
     public init(lead: Lead, quality: Double, status: LeadStatus, reasons: [String] = []) {
         self.lead = lead
@@ -68,6 +72,9 @@ public struct RecordMeasurements: Sendable, Codable, Hashable {
     /// Sample indices (at the record's rate) of the detected QRS complexes (fiducial points:
     /// the steepest part of the QRS).
     public var beats: [Int]
+    /// The morphology class of each beat (0 = the dominant beat the median beats describe; 1, 2 … =
+    /// other morphologies), when `MeasurementPipeline.keepBeatBoundaries` is set.
+    public var beatMorphology: [Int]?
     public var leads: [LeadMeasurements]
 
     public init(record: String, beats: [Int] = [], leads: [LeadMeasurements] = []) {

@@ -7,7 +7,8 @@ import Testing
 
 /// LUDB records 1–100 measured once (12 leads), shared by the tests below.
 private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Result {
-    let pipeline = MeasurementPipeline()
+    var pipeline = MeasurementPipeline()
+    pipeline.keepBeatBoundaries = true
     return try (1...100).map { n in
         let record = try TestRecords.ludb(n)
         return (record, pipeline.measure(record))
@@ -53,7 +54,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
                 let std = try #require(lead.lead.standardLead)
                 let waves = try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(std))
                 let reference = waves
-                let detected = DelineationScore.detectedPositions(beats: m.beats, boundaries: m.leads[index].boundaries, sampleRate: 500)
+                let detected = DelineationScore.detectedPositions(beats: m.beats, lead: m.leads[index], sampleRate: 500)
                 total.add(reference: reference, detected: detected, sampleRate: 500)
             }
         }

@@ -24,7 +24,15 @@ for n in 1...100 {
         fail("cannot read LUDB record \(n): \(error)")
     }
 }
-let pipeline = MeasurementPipeline()
+var pipeline = MeasurementPipeline()
+pipeline.keepBeatBoundaries = true
+applyOverrides(&pipeline)
+
+// bench-signal DATA_ROOT --dump OUT.csv: per-lead, per-annotated-boundary errors for analysis (no timing).
+if arguments.count > 3, arguments[2] == "--dump" {
+    dumpErrors(records: records, pipeline: pipeline, root: root, to: URL(fileURLWithPath: arguments[3]))
+    exit(0)
+}
 
 /// CPU time of this thread, seconds (what "per core" means on a shared, loaded machine).
 func threadCPUSeconds() -> Double {
@@ -71,7 +79,7 @@ print(String(format: "kmerl full pipeline, lead II only, 1 core: %.0f records pe
             let url = root.appendingPathComponent("ludb/data/\(record.id).\(std.name.lowercased())")
             guard let annotations = try? WFDBAnnotations.read(url) else { fail("cannot read \(url.path)") }
             let reference = WFDBAnnotations.waves(annotations)
-            let detected = DelineationScore.detectedPositions(beats: m.beats, boundaries: m.leads[index].boundaries, sampleRate: record.samplingRate)
+            let detected = DelineationScore.detectedPositions(beats: m.beats, lead: m.leads[index], sampleRate: record.samplingRate)
             total.add(reference: reference, detected: detected, sampleRate: record.samplingRate)
         }
     }
