@@ -37,10 +37,15 @@ public struct MeasurementPipeline: Sendable {
     /// Shifts (ms) added to the consensus boundaries.
     public var consensusShift: (onset: Double, offset: Double) = (-17, 0)
 
+    /// Pacemaker spike detection and removal before filtering (nil = off).
+    public var pacing: PacingSpikeDetector? = PacingSpikeDetector()
     /// Beats whose QRS correlates less than this with the dominant median beat (over all usable
     /// leads) form their own morphology classes (ventricular ectopics, paced, fused or aberrant
     /// beats), each with its own median beats and delineation.
     public var morphologyCorrelation = 0.8
+    /// Median beats are built from the dominant morphology's beats only (when at least three and a
+    /// third of the typical beats are left).
+    public var excludeOtherMorphologies = true
     /// At most this many non-dominant morphology classes per record.
     public var maximumMorphologyClasses = 4
     /// Keep each lead's boundaries per beat (`LeadMeasurements.beatBoundaries`, and
@@ -82,6 +87,7 @@ public struct MeasurementPipeline: Sendable {
             }
             var result = measureAtRate(upsampled)
             result.beats = result.beats.map { Int((Double($0) * fs / analysisRate).rounded()) }
+            result.pacingSpikes = result.pacingSpikes?.map { Int((Double($0) * fs / analysisRate).rounded()) }
             return result
         }
         return measureAtRate(record)
@@ -99,15 +105,25 @@ public struct MeasurementPipeline: Sendable {
         // 1. Preprocessing (leads filtered together, four per SIMD pass) and quality.
         let minimumSamples = quality.minimumDuration * fs - 0.5
         let longEnough = record.leads.indices.filter { Double(record.leads[$0].samples.count) >= minimumSamples }
+        // Pacemaker spikes out first (they are not QRS and the low-pass would smear them).
+        var rawByLead: [Int: [Float]] = [:]
+        for index in longEnough { rawByLead[index] = record.leads[index].samples }
+        if let pacing {
+            let spikes = pacing.detect(longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, sampleRate: fs)
+            if !spikes.isEmpty {
+                result.pacingSpikes = spikes
+                for index in longEnough { rawByLead[index] = pacing.remove(spikes, from: record.leads[index].samples, sampleRate: fs) }
+            }
+        }
         let highpassed = Filters.filtfilt(
-            many: longEnough.map { record.leads[$0].samples }, sections: Filters.highpassSections(cutoff: 0.5, sampleRate: fs), sampleRate: fs)
+            many: longEnough.map { rawByLead[$0] ?? [] }, sections: Filters.highpassSections(cutoff: 0.5, sampleRate: fs), sampleRate: fs)
         let lowpassed = Filters.filtfilt(
             many: highpassed, sections: Filters.lowpassSections(cutoff: min(40, 0.45 * fs), sampleRate: fs), sampleRate: fs)
         var filteredByLead: [Int: ([Float], [Float])] = [:]
         for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k]) }
         var prepared: [PreparedLead] = []
         for (index, lead) in record.leads.enumerated() {
-            let raw = lead.samples
+            let raw = rawByLead[index] ?? lead.samples
             let duration = Double(raw.count) / fs
             var q: LeadQuality
             var filtered: [Float] = []
@@ -169,6 +185,15 @@ public struct MeasurementPipeline: Sendable {
             templateBeats = selectTemplateBeats(beats, medianRR: medianRR)
         }
         for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
+        // Beats of another morphology (ectopic, paced, fused) leave the dominant median beats.
+        let classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
+        if excludeOtherMorphologies {
+            let dominantBeats = Set(beats.indices.filter { classes[$0] == 0 }.map { beats[$0] })
+            let kept = templateBeats.filter(dominantBeats.contains)
+            if kept.count < templateBeats.count, kept.count >= 3, kept.count * 3 >= templateBeats.count {
+                for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: kept, before: before, after: after) }
+            }
+        }
         var delineations: [Int: TemplateDelineation] = [:]
         for p in usable {
             guard let template = templates[p.index] else { continue }
@@ -194,7 +219,6 @@ public struct MeasurementPipeline: Sendable {
         }
         // Beats of another morphology: their own median beats and boundaries.
         if keepBeatBoundaries {
-            let classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
             result.beatMorphology = classes
             var perClass: [Int: [Int: WaveBoundaries]] = [:]
             for c in Set(classes) where c > 0 {

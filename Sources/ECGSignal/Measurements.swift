@@ -75,6 +75,8 @@ public struct RecordMeasurements: Sendable, Codable, Hashable {
     /// The morphology class of each beat (0 = the dominant beat the median beats describe; 1, 2 … =
     /// other morphologies), when `MeasurementPipeline.keepBeatBoundaries` is set.
     public var beatMorphology: [Int]?
+    /// Sample indices of the pacemaker spikes found (removed before delineation); nil when none.
+    public var pacingSpikes: [Int]?
     public var leads: [LeadMeasurements]
 
     public init(record: String, beats: [Int] = [], leads: [LeadMeasurements] = []) {

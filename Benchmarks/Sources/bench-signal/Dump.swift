@@ -10,8 +10,11 @@ func dumpErrors(records: [ECGRecord], pipeline: MeasurementPipeline, root: URL, 
     var lines = ["record,lead,boundary,reference,error,beatIndex,qrsDuration,heartRate,subsetQRS_II,subsetQRS_I_II,subsetQRS_limb"]
     let names = DelineationScore.boundaryNames
     var total = DelineationScore()
-    for record in records {
+    let subset = ProcessInfo.processInfo.environment["KMERL_SIGNAL_LEADS"].map { Set($0.split(separator: ",").compactMap { n in StandardLead.allCases.first { $0.name == String(n) } }) }
+    for full in records {
+        let record = subset.map { full.keeping($0) } ?? full
         let m = pipeline.measure(record)
+        if let spikes = m.pacingSpikes { FileHandle.standardError.write(Data("record \(record.id): \(spikes.count) pacing spikes\n".utf8)) }
         let fs = record.samplingRate
         let ii = pipeline.measure(record.keeping([.ii])).qrsDuration
         let i2 = pipeline.measure(record.keeping([.i, .ii])).qrsDuration
@@ -65,6 +68,12 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         switch parts[0] {
         case "morphologyCorrelation": p.morphologyCorrelation = v
         case "keepBeatBoundaries": p.keepBeatBoundaries = v > 0
+        case "excludeOtherMorphologies": p.excludeOtherMorphologies = v > 0
+        case "pacing": p.pacing = v > 0 ? PacingSpikeDetector() : nil
+        case "pacingNear": p.pacing?.returnDistance = v
+        case "pacingFar": p.pacing?.wideDistance = v
+        case "pacingHalf": p.pacing?.halfWidth = v
+        case "pacingLeads": p.pacing?.minimumLeads = Int(v)
         case "alignmentReach": p.alignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v

@@ -1,0 +1,79 @@
+import Foundation
+
+/// Pacemaker stimuli: spikes a few milliseconds wide that appear in most leads at the same instant.
+/// They are not part of the QRS complex (experts mark the QRS onset at the paced ventricular
+/// deflection), but the 40 Hz low-pass would smear them into a slow slope that delineation takes
+/// for QRS. They are found and interpolated out of the raw signal before filtering.
+public struct PacingSpikeDetector: Sendable {
+    /// Minimum spike height, mV, above the signal `returnDistance` to either side.
+    public var minimumHeight: Float = 0.1
+    /// The signal `returnDistance` from the spike must be back within this fraction of the height at `wideDistance`
+    /// (a spike returns at once; a QRS peak keeps falling).
+    public var returnFraction: Float = 0.8
+    /// Leads that must show the spike together (within ±1 sample); with fewer leads, all of them.
+    public var minimumLeads = 6
+    /// At least this many spikes in the record (a single coincidence is more likely an artefact).
+    public var minimumSpikes = 2
+    /// Distance (s) from the spike at which the signal must have returned, and the wider distance it is compared with.
+    public var returnDistance = 0.008
+    public var wideDistance = 0.016
+    /// Half-width (ms) of the interpolated span around each spike.
+    public var halfWidth = 10.0
+
+    /// A detector with the default settings.
+    public init() {}
+
+    /// Sample indices of the pacing spikes in `leads` (raw samples, `scales` in mV per unit; leads
+    /// without a voltage scale are ignored). Needs at least three voltage leads.
+    public func detect(_ leads: [[Float]], scales: [Float?], sampleRate fs: Double) -> [Int] {
+        let voltage = leads.indices.filter { scales[$0] != nil }
+        guard voltage.count >= 3, let n = voltage.map({ leads[$0].count }).min(), fs > 0 else { return [] }
+        let near = max(1, Int((returnDistance * fs).rounded())), far = max(near + 1, Int((wideDistance * fs).rounded()))
+        guard n > 2 * far + 2 else { return [] }
+        var count = [UInt8](repeating: 0, count: n)
+        for j in voltage {
+            let x = leads[j]
+            let threshold = minimumHeight / (scales[j] ?? 1)
+            var flagged = [Bool](repeating: false, count: n)
+            for k in far..<(n - far) {
+                let v = x[k]
+                guard v.isFinite else { continue }
+                for sign: Float in [1, -1] {
+                    let e = min(sign * (v - x[k - near]), sign * (v - x[k + near]))
+                    guard e > threshold else { continue }
+                    let wide = max(sign * (v - x[k - far]), sign * (v - x[k + far]))
+                    if e > returnFraction * wide { flagged[k] = true }
+                }
+            }
+            // Count each lead once per ±1 sample.
+            for k in 1..<(n - 1) where flagged[k - 1] || flagged[k] || flagged[k + 1] { count[k] &+= 1 }
+        }
+        let needed = UInt8(min(minimumLeads, voltage.count))
+        var spikes: [Int] = []
+        var k = 0
+        while k < n {
+            if count[k] >= needed {
+                // The centre of the run of coincident samples.
+                var end = k
+                while end + 1 < n, count[end + 1] >= needed { end += 1 }
+                spikes.append((k + end) / 2)
+                k = end + far
+            } else {
+                k += 1
+            }
+        }
+        return spikes.count >= minimumSpikes ? spikes : []
+    }
+
+    /// `x` with the span ±`halfWidth` around each spike replaced by a straight line.
+    public func remove(_ spikes: [Int], from x: [Float], sampleRate fs: Double) -> [Float] {
+        var y = x
+        let h = max(1, Int((halfWidth * fs / 1000).rounded()))
+        for s in spikes {
+            let a = s - h, b = s + h
+            guard a >= 0, b < y.count, y[a].isFinite, y[b].isFinite else { continue }
+            for k in (a + 1)..<b { y[k] = y[a] + (y[b] - y[a]) * Float(k - a) / Float(b - a) }
+        }
+        return y
+    }
+}
