@@ -24,6 +24,11 @@ public struct MeasurementPipeline: Sendable {
     /// (1 = the lead's own boundary, 0 = the median of the leads); pulls noisy leads toward the
     /// consensus.
     public var leadBoundaryWeight = 0.2
+    /// Boundaries that keep the lead's own value up to this many ms from the multi-lead centre
+    /// (and no further), instead of being pulled by `leadBoundaryWeight` (one limit per boundary,
+    /// nil = the weight). For the P and T boundaries, which genuinely differ from lead to lead but
+    /// whose per-lead estimate now and then latches onto a wrong point: a Huber-like compromise.
+    public var deviationLimits = WaveBoundaries(pOnset: 15, pOffset: 15, tOffset: 15)
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
@@ -318,7 +323,12 @@ public struct MeasurementPipeline: Sendable {
             let consensus = values.count * 2 >= leads.count
             for index in leads where out[index] != nil {
                 if let value = own[index]?[keyPath: key] {
-                    out[index]?[keyPath: key] = center + leadBoundaryWeight * (value - center)
+                    if let limit = deviationLimits[keyPath: key] {
+                        // Within the limit the lead's own boundary stands; beyond it, no further.
+                        out[index]?[keyPath: key] = center + min(limit, max(-limit, value - center))
+                    } else {
+                        out[index]?[keyPath: key] = center + leadBoundaryWeight * (value - center)
+                    }
                 } else if consensus {
                     // Most leads show this wave: a lead where it is too small to delineate takes the consensus.
                     out[index]?[keyPath: key] = center

@@ -74,6 +74,12 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "pacingFar": p.pacing?.wideDistance = v
         case "pacingHalf": p.pacing?.halfWidth = v
         case "pacingLeads": p.pacing?.minimumLeads = Int(v)
+        case "keepMedianBeats": p.keepMedianBeats = v > 0
+        case "tLimit": p.deviationLimits.tOffset = v > 0 ? v : nil
+        case "pOnLimit": p.deviationLimits.pOnset = v > 0 ? v : nil
+        case "pOffLimit": p.deviationLimits.pOffset = v > 0 ? v : nil
+        case "qOnLimit": p.deviationLimits.qrsOnset = v > 0 ? v : nil
+        case "qOffLimit": p.deviationLimits.qrsOffset = v > 0 ? v : nil
         case "alignmentReach": p.alignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
@@ -94,5 +100,15 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "pOffsetShift": p.delineator.pOffsetShift = v
         default: FileHandle.standardError.write(Data("unknown setting \(parts[0])\n".utf8))
         }
+    }
+}
+
+/// Writes the measurements (with median beats when kept) of every record as JSON, for offline analysis.
+func dumpMeasurements(records: [ECGRecord], pipeline: MeasurementPipeline, to url: URL) {
+    let all = records.map(pipeline.measure)
+    do {
+        try JSONEncoder().encode(all).write(to: url, options: .atomic)
+    } catch {
+        fail("cannot write \(url.path): \(error)")
     }
 }

@@ -29,6 +29,10 @@ pipeline.keepBeatBoundaries = true
 applyOverrides(&pipeline)
 
 // bench-signal DATA_ROOT --dump OUT.csv: per-lead, per-annotated-boundary errors for analysis (no timing).
+if arguments.count > 3, arguments[2] == "--json" {
+    dumpMeasurements(records: records, pipeline: pipeline, to: URL(fileURLWithPath: arguments[3]))
+    exit(0)
+}
 if arguments.count > 3, arguments[2] == "--dump" {
     dumpErrors(records: records, pipeline: pipeline, root: root, to: URL(fileURLWithPath: arguments[3]))
     exit(0)
