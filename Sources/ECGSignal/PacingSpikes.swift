@@ -34,19 +34,25 @@ public struct PacingSpikeDetector: Sendable {
         for j in voltage {
             let x = leads[j]
             let threshold = minimumHeight / (scales[j] ?? 1)
-            var flagged = [Bool](repeating: false, count: n)
-            for k in far..<(n - far) {
-                let v = x[k]
-                guard v.isFinite else { continue }
-                for sign: Float in [1, -1] {
-                    let e = min(sign * (v - x[k - near]), sign * (v - x[k + near]))
-                    guard e > threshold else { continue }
-                    let wide = max(sign * (v - x[k - far]), sign * (v - x[k + far]))
-                    if e > returnFraction * wide { flagged[k] = true }
+            var lastFlagged = -2
+            x.withUnsafeBufferPointer { x in
+                count.withUnsafeMutableBufferPointer { count in
+                    for k in far..<(n - far) {
+                        let v = x[k]
+                        let before = v - x[k - near], after = v - x[k + near]
+                        // Quick rejection: most samples are far from a spike on either side.
+                        guard abs(before) > threshold, abs(after) > threshold, v.isFinite else { continue }
+                        let sign: Float = before > 0 ? 1 : -1
+                        let e = min(sign * before, sign * after)
+                        guard e > threshold else { continue }
+                        let wide = max(sign * (v - x[k - far]), sign * (v - x[k + far]))
+                        guard e > returnFraction * wide else { continue }
+                        // Count each lead once per ±1 sample.
+                        for j in max(lastFlagged + 2, k - 1)...(k + 1) { count[j] &+= 1 }
+                        lastFlagged = k
+                    }
                 }
             }
-            // Count each lead once per ±1 sample.
-            for k in 1..<(n - 1) where flagged[k - 1] || flagged[k] || flagged[k + 1] { count[k] &+= 1 }
         }
         let needed = UInt8(min(minimumLeads, voltage.count))
         var spikes: [Int] = []
