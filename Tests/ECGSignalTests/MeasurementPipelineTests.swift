@@ -208,13 +208,57 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         for p in problems { print("  subset disagreement:", p) }
         #expect(hrComparisons == 100)
         #expect(qrsComparisons == 100)
-        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation, loses beats
-        // from lead II alone); QRS duration in about half. Not met: one lead's QRS is genuinely
-        // shorter than the all-lead one (LUDB's experts' own lead-II QRS differs from their V2 QRS by
-        // up to 40 ms, e.g. record 91: 62 vs 94 ms), and the per-lead boundary error (SD ≈ 14 ms)
-        // adds to it. The global QRS uses the 40th/60th percentile of the leads' onsets/offsets as a
-        // compromise between the clinical all-lead QRS and subset stability. Asserted at the level reached.
+        // Where the leads genuinely cannot show the same QRS: the same estimator (40th/60th
+        // percentile of the subset's per-lead onsets/offsets, median over beats) applied to LUDB's
+        // own expert boundaries gives subset durations more than 12 ms apart.
+        var expertDisagree: Set<String> = []
+        for (record, _) in try ludbCache.get() {
+            let durations = try subsets.map { try Self.expertQRSDuration(record, leads: $0.1) }.compactMap { $0 }
+            if let lo = durations.min(), let hi = durations.max(), hi - lo > 12 { expertDisagree.insert(record.id) }
+        }
+        let qrsRecords = Set(qrsProblems.compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
+        let unexplained = qrsRecords.subtracting(expertDisagree).sorted { Int($0)! < Int($1)! }
+        print("  the experts' own boundaries disagree by more than 12 ms between the subsets in \(expertDisagree.count) records; kmerl disagrees where they agree in \(unexplained.count): \(unexplained)")
+        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation: lead II
+        // alone misses the low edge beats, so the mean RR of an irregular rhythm differs); QRS
+        // duration in 58. Not met: a single lead genuinely shows a shorter QRS than all leads (on the
+        // experts' own boundaries the subsets disagree in 41 records), and kmerl's per-lead boundary
+        // error (SD ≈ 12 ms per boundary) adds to it: kmerl disagrees in 23 records where the
+        // experts' boundaries agree. Asserted at the level reached.
+        #expect(expertDisagree.count == 41)
         #expect(hrProblems.count <= 1, "\(hrProblems)")
-        #expect(qrsComparisons - qrsProblems.count >= 50, "\(qrsProblems.count) QRS disagreements")
+        #expect(qrsComparisons - qrsProblems.count >= 56, "\(qrsProblems.count) QRS disagreements")
+        #expect(unexplained.count <= 24, "\(unexplained)")
+    }
+
+    /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
+    /// lead-II QRS peak), the 40th percentile of the leads' onsets to the 60th percentile of their
+    /// offsets (kmerl's global-QRS estimator); the median over the beats annotated in at least 80 %
+    /// of the leads. Nil when no beat qualifies.
+    static func expertQRSDuration(_ record: ECGRecord, leads: Set<StandardLead>) throws -> Double? {
+        let n = Int(record.id)!
+        let peaksII = try TestRecords.ludbWaves(n, lead: "ii").filter { $0.kind == "N" }.map(\.peak)
+        guard !peaksII.isEmpty else { return nil }
+        var onsets: [Int: [Int]] = [:], offsets: [Int: [Int]] = [:]
+        for lead in leads {
+            for w in try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(lead)) where w.kind == "N" {
+                guard let on = w.onset, let off = w.offset, let anchor = peaksII.min(by: { abs($0 - w.peak) < abs($1 - w.peak) }), abs(anchor - w.peak) < 60 else { continue }
+                onsets[anchor, default: []].append(on)
+                offsets[anchor, default: []].append(off)
+            }
+        }
+        func quantile(_ v: [Int], _ q: Double) -> Int {
+            let s = v.sorted()
+            let position = q * Double(s.count - 1)
+            return s[Int(q < 0.5 ? position.rounded(.down) : position.rounded(.up))]
+        }
+        let needed = max(1, Int(0.8 * Double(leads.count)))
+        let durations = onsets.keys.compactMap { k -> Double? in
+            guard let on = onsets[k], let off = offsets[k], on.count >= needed else { return nil }
+            return Double(quantile(off, 0.6) - quantile(on, 0.4)) * 2
+        }.sorted()
+        guard !durations.isEmpty else { return nil }
+        let m = durations.count
+        return m % 2 == 1 ? durations[m / 2] : 0.5 * (durations[m / 2 - 1] + durations[m / 2])
     }
 }
