@@ -58,6 +58,13 @@ public struct Delineator: Sendable {
     public var pOnsetShift: Double = 0
     public var pOffsetShift: Double = 0
     public var tOffsetShift: Double = 0
+    /// `settledBoundary`: the band (fraction of the QRS peak-to-peak amplitude, 0 = off), whether
+    /// the onset is moved too (not only the offset), the window the band must hold for and the
+    /// furthest extension, ms.
+    public var qrsFlatness: Double = 0.05
+    public var qrsFlatOnset = true
+    public var flatWindow: Double = 20
+    public var maximumExtension: Double = 40
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
@@ -107,6 +114,11 @@ public struct Delineator: Sendable {
         var off = last
         let offLimit = min(n - 2, c + ms(200))
         while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
+        if qrsFlatness > 0 {
+            let settledOn = qrsFlatOnset ? settledBoundary(x, onset: on, offset: off, isOffset: false, sampleRate: fs) : on
+            off = settledBoundary(x, onset: on, offset: off, isOffset: true, sampleRate: fs)
+            on = settledOn
+        }
         on = max(0, on + ms(qrsOnsetShift))
         off = min(n - 1, off + ms(qrsOffsetShift))
         result.qrsOnset = on
@@ -162,6 +174,39 @@ public struct Delineator: Sendable {
             }
         }
         return result
+    }
+
+    /// The QRS boundary moved outward while the signal has not yet settled: from `boundary`
+    /// outward (later for the offset, earlier for the onset), the first index from which the
+    /// signal stays within `qrsFlatness` × the QRS's peak-to-peak amplitude over the next
+    /// (offset) or previous (onset) `flatWindow` ms, at most `maximumExtension` ms away. Catches a
+    /// slurred terminal S or a slow initial deflection whose slope is below the slope threshold.
+    public func settledBoundary(_ x: [Float], onset: Int, offset: Int, isOffset: Bool, sampleRate fs: Double) -> Int {
+        let n = x.count
+        let boundary = isOffset ? offset : onset
+        guard qrsFlatness > 0, onset >= 0, offset > onset, offset < n else { return boundary }
+        var top = -Float.infinity, bottom = Float.infinity
+        for k in onset...offset {
+            top = max(top, x[k])
+            bottom = min(bottom, x[k])
+        }
+        let band = Float(qrsFlatness) * (top - bottom)
+        let w = max(2, Int((flatWindow * fs / 1000).rounded()))
+        let reach = Int((maximumExtension * fs / 1000).rounded())
+        let step = isOffset ? 1 : -1
+        var k = boundary
+        for _ in 0...reach {
+            let a = isOffset ? k : k - w, b = isOffset ? k + w : k
+            guard a >= 0, b < n else { return boundary }
+            var lo = x[a], hi = x[a]
+            for j in a...b {
+                lo = min(lo, x[j])
+                hi = max(hi, x[j])
+            }
+            if hi - lo <= band { return k }
+            k += step
+        }
+        return boundary
     }
 
     /// QRS onset and offset (template indices) from the mean of the leads' normalised slope

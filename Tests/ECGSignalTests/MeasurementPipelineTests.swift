@@ -62,13 +62,14 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
-        // their own median beats; pacemaker spikes removed; P/T per-lead boundaries within ±15 ms of
-        // the multi-lead centre): QRS on 2.1 ± 10.8, QRS off −0.7 ± 12.03, P on 3.5 ± 17.9,
-        // P off 2.9 ± 17.1, T off −4.0 ± 26.5 ms. Not met: QRS offset SD (by 0.03 ms) and T offset SD.
+        // their own median beats; pacemaker spikes removed; QRS boundaries where the signal has
+        // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre): QRS on
+        // 1.9 ± 10.85, QRS off −0.4 ± 11.94, P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.9 ± 26.3 ms.
+        // Not met: the T offset SD.
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 11.0), "QRS offset": (5, 12.1), "P onset": (10, 18.2), "P offset": (10, 17.4), "T offset": (10, 26.8),
+            "QRS onset": (5, 11.0), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 26.5),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])
@@ -173,8 +174,8 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // Known kmerl errors (the label and the expert annotations agree, kmerl does not):
         // - record 9 and 38, left axis: kmerl +4° / +7°, the annotations −2° / −9° — near-isoelectric
         //   limb leads where the net amplitude over kmerl's slightly different QRS window flips sign;
-        // - record 10, complete RBBB: kmerl 100 ms, the annotations 154 ms — the slurred terminal
-        //   S wave falls below the QRS offset slope threshold.
+        // - record 10, complete RBBB: kmerl 96 ms, the annotations 154 ms — the slurred terminal
+        //   S wave falls below the QRS offset slope threshold in most leads.
         let knownErrors: Set<String> = ["9 left axis", "38 left axis", "10 complete RBBB"]
         let unexplained = failures.filter { f in !knownErrors.contains { f.hasPrefix("record " + $0) } }
         #expect(unexplained.isEmpty, "\(unexplained)")
@@ -221,14 +222,14 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         print("  the experts' own boundaries disagree by more than 12 ms between the subsets in \(expertDisagree.count) records; kmerl disagrees where they agree in \(unexplained.count): \(unexplained)")
         // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation: lead II
         // alone misses the low edge beats, so the mean RR of an irregular rhythm differs); QRS
-        // duration in 58. Not met: a single lead genuinely shows a shorter QRS than all leads (on the
+        // duration in 62. Not met: a single lead genuinely shows a shorter QRS than all leads (on the
         // experts' own boundaries the subsets disagree in 41 records), and kmerl's per-lead boundary
-        // error (SD ≈ 12 ms per boundary) adds to it: kmerl disagrees in 23 records where the
+        // error (SD ≈ 12 ms per boundary) adds to it: kmerl disagrees in 19 records where the
         // experts' boundaries agree. Asserted at the level reached.
         #expect(expertDisagree.count == 41)
         #expect(hrProblems.count <= 1, "\(hrProblems)")
-        #expect(qrsComparisons - qrsProblems.count >= 56, "\(qrsProblems.count) QRS disagreements")
-        #expect(unexplained.count <= 24, "\(unexplained)")
+        #expect(qrsComparisons - qrsProblems.count >= 60, "\(qrsProblems.count) QRS disagreements")
+        #expect(unexplained.count <= 20, "\(unexplained)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest

@@ -80,6 +80,10 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "pOffLimit": p.deviationLimits.pOffset = v > 0 ? v : nil
         case "qOnLimit": p.deviationLimits.qrsOnset = v > 0 ? v : nil
         case "qOffLimit": p.deviationLimits.qrsOffset = v > 0 ? v : nil
+        case "flatness": p.delineator.qrsFlatness = v
+        case "flatOnset": p.delineator.qrsFlatOnset = v > 0
+        case "flatWindow": p.delineator.flatWindow = v
+        case "maxExtension": p.delineator.maximumExtension = v
         case "alignmentReach": p.alignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
