@@ -58,12 +58,13 @@ public struct Delineator: Sendable {
     public var pOnsetShift: Double = 0
     public var pOffsetShift: Double = 0
     public var tOffsetShift: Double = 0
-    /// `settledBoundary`: the band (fraction of the QRS peak-to-peak amplitude, 0 = off), whether
-    /// the onset is moved too (not only the offset), the window the band must hold for and the
-    /// furthest extension, ms.
+    /// `settledBoundary`: the band, as a fraction of the QRS peak-to-peak amplitude (0 = off).
     public var qrsFlatness: Double = 0.05
+    /// Whether the QRS onset is moved out too (not only the offset).
     public var qrsFlatOnset = true
+    /// How long (ms) the signal must stay within the band.
     public var flatWindow: Double = 20
+    /// How far (ms) a QRS boundary may move out at most.
     public var maximumExtension: Double = 40
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55

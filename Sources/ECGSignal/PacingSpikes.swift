@@ -14,8 +14,9 @@ public struct PacingSpikeDetector: Sendable {
     public var minimumLeads = 6
     /// At least this many spikes in the record (a single coincidence is more likely an artefact).
     public var minimumSpikes = 2
-    /// Distance (s) from the spike at which the signal must have returned, and the wider distance it is compared with.
+    /// Distance (s) from the spike at which the signal must have returned.
     public var returnDistance = 0.008
+    /// The wider distance (s) whose excursion the return is compared with.
     public var wideDistance = 0.016
     /// Half-width (ms) of the interpolated span around each spike.
     public var halfWidth = 10.0
