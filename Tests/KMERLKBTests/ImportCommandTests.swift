@@ -26,7 +26,7 @@ import Testing
         let stats = try KMERLKBProcess.run(["stats", "--db", "kb.sqlite", "--json"], in: directory).json()
         #expect(stats["reports"] as? Int == 20)
         #expect(stats["importRuns"] as? Int == 2)
-        #expect(stats["concepts"] as? Int == 169)
+        #expect(stats["concepts"] as? Int == 170)
     }
 
     /// A row of the wrong width: non-zero exit, the error names the file, line and row, and the base

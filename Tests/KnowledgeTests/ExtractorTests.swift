@@ -71,6 +71,16 @@ import Testing
         #expect(found[2].location == "inferior")
     }
 
+    /// PTB-XL ecg_id 1415 (labelled ASMI, LVOLT, SR): QS complexes are their own pattern, not QWAVE;
+    /// "anterior myocardial infarction" follows the PTB-XL label ASMI; the leads go to the QS complexes.
+    @Test func qsComplexesAndAnteroseptalInfarction() {
+        let found = mentions("sinus rhythm. low limb lead voltage. qs complexes in v2,3 consistent with old anteroseptal myocardial infarction.")
+        #expect(found.map(\.conceptID) == ["SR", "LVOLT", "QSCX", "ASMI"])
+        #expect(found[2].leads == [.v2, .v3])
+        #expect(found[3].acuity == "old")
+        #expect(mentions("q waves in v2,3,4 consistent with old anterior myocardial infarction.").map(\.conceptID) == ["QWAVE", "ASMI"])
+    }
+
     @Test func germanNegationAndHistory() {
         let negated = mentions("sinusrhythmus, kein hinweis auf infarkt")
         #expect(negated.map { "\($0.conceptID)/\($0.assertion.rawValue)" } == ["SR/present", "MI/negated"])
