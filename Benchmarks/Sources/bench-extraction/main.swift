@@ -50,7 +50,10 @@ if let dumpPath = option("--dump") {
             let text = try reader.string(at: reportColumn, column: "report")
             let mentions = extractor.extract(text)
             let found = ExtractionEvaluation.reportStatements(Set(mentions.filter { $0.assertion == .present || $0.assertion == .uncertain }.flatMap { scp[$0.conceptID] ?? [] }))
-            let described = mentions.map { "\($0.conceptID)/\($0.assertion.rawValue)" }.joined(separator: " ")
+            let characters = Array(text)
+            let described = mentions.map {
+                "\($0.conceptID)/\($0.assertion.rawValue)/" + String(characters[$0.start..<$0.end]).lowercased().split(whereSeparator: \.isWhitespace).joined(separator: "_")
+            }.joined(separator: " ")
             lines.append("\(try reader.string(at: idColumn, column: "ecg_id"))\t\(found.sorted().joined(separator: ","))\t\(described)")
         }
         try (lines.joined(separator: "\n") + "\n").write(toFile: dumpPath, atomically: true, encoding: .utf8)
