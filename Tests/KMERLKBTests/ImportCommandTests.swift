@@ -45,6 +45,24 @@ import Testing
 
         let stats = try KMERLKBProcess.run(["stats", "--db", "kb.sqlite", "--json"], in: directory).json()
         #expect(stats["reports"] as? Int == 20)  // the valid first row of bad.csv was not kept either
+        // Invalid UTF-8 and a file ending inside a quoted field, each in its second data row.
+        let cases: [(String, Data, String)] = [
+            ("utf8.csv", Data("ecg_id,report\n900001,sinusrhythmus\n900002,sinus".utf8) + Data([0xFF, 0xFE]) + Data("rhythmus\n".utf8),
+             ":3 (row 2): column 'report' is not valid UTF-8"),
+            ("quote.csv", Data("ecg_id,report\n900001,sinusrhythmus\n900002,\"unterminated\n".utf8),
+             ":3 (row 2): the file ends inside a quoted field"),
+        ]
+        for (name, bytes, message) in cases {
+            let file = directory.appendingPathComponent(name)
+            try bytes.write(to: file)
+            let failed = try KMERLKBProcess.run(["import", name, "--db", "kb.sqlite"], in: directory)
+            #expect(failed.status != 0, "\(name)")
+            #expect(failed.stderr.contains(file.path + message), "\(failed.stderr)")
+        }
+        let unchanged = try KMERLKBProcess.run(["stats", "--db", "kb.sqlite", "--json"], in: directory).json()
+        #expect(unchanged["reports"] as? Int == 20)
+        #expect(unchanged["importRuns"] as? Int == 1)
+
         let missing = try KMERLKBProcess.run(["import", "no-such.csv", "--db", "kb.sqlite"], in: directory)
         #expect(missing.status != 0)
         #expect(missing.stderr.contains("no-such.csv: no such file"))
