@@ -115,6 +115,16 @@ import Testing
         #expect(String(characters[found[1].start..<found[1].end]) == "st-senkung")
     }
 
+    /// An acuity word inside an infarction phrase (PTB-XL ecg_id 6218: "anteroseptaler,chronischer infarkt").
+    @Test func acuitySkippedInsidePhrases() {
+        let found = mentions("sinusrhythmus anteroseptaler,chronischer infarkt. möglicher inferiorer alter infarkt")
+        #expect(found.map(\.conceptID) == ["SR", "ASMI", "IMI"])
+        #expect(found[1].acuity == "old")
+        #expect(found[1].location == "anteroseptal")
+        #expect(found[2].acuity == "old")
+        #expect(found[2].assertion == .uncertain)
+    }
+
     @Test func emptyAndOddInput() {
         #expect(mentions("").isEmpty)
         #expect(mentions("   4.46    ").isEmpty)
