@@ -93,6 +93,8 @@ let package = Package(
             name: "ClassificationTests",
             dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats", "KMERLModel"]
         ),
+        // Runs the built kmerl-kb executable as a process (built by `swift build` / `swift test`).
+        .testTarget(name: "KMERLKBTests", dependencies: ["KMERLTestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["KMERLTestSupport", "Reports", "Classification", "ECGCore", "ECGFormats"]),
     ],
     swiftLanguageModes: [.v6]

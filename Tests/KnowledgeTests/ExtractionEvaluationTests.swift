@@ -11,7 +11,28 @@ import Testing
         #expect(ExtractionEvaluation.parseCodes("{}").isEmpty)
     }
 
-    /// The real figures on the development folds (measured 0.7862; the margin absorbs nothing but rounding
+    /// PTB-XL conventions: VCLVH carries LVH; lateral plus inferior infarcts are labelled ILMI; no LVH
+    /// next to a left bundle branch block.
+    @Test func labellingConventions() throws {
+        let ontology = try Ontology.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Ontology/kmerl-ontology.xml"))
+        let statements = ExtractionEvaluation.statements(of: ontology.concepts)
+        #expect(statements["VCLVH"] == ["VCLVH", "LVH"])
+        #expect(statements["CLBBB"] == ["CLBBB"])
+        #expect(statements["LVOLTL"] == nil)  // limb-lead low voltage is not LVOLT
+        #expect(ExtractionEvaluation.reportStatements(["SR", "ALMI", "IMI"]) == ["SR", "ILMI"])
+        #expect(ExtractionEvaluation.reportStatements(["LMI", "IMI", "ABQRS"]) == ["ILMI", "ABQRS"])
+        #expect(ExtractionEvaluation.reportStatements(["IMI", "ASMI"]) == ["IMI", "ASMI"])
+        #expect(ExtractionEvaluation.reportStatements(["SR", "CLBBB", "LVH"]) == ["SR", "CLBBB"])
+        #expect(ExtractionEvaluation.reportStatements(["SR", "CRBBB", "LVH"]) == ["SR", "CRBBB", "LVH"])
+        #expect(statements["PMITR"] == nil)  // P sinistrocardiale is a sign under LAO/LAE, not the diagnosis
+        // End to end on the report of PTB-XL ecg_id 13650 (labelled ILMI, ABQRS, SR).
+        let extractor = Extractor(concepts: ontology.concepts)
+        let text = "sinusrhythmus linkstyp qrs(t) abnorm    anterolateraler infarkt mÖglich    inferiorer infarkt     wahrscheinlich alt"
+        let found = Set(extractor.extract(text).filter { $0.assertion != .negated }.flatMap { statements[$0.conceptID] ?? [] })
+        #expect(ExtractionEvaluation.reportStatements(found) == ["SR", "ABQRS", "ILMI"])
+    }
+
+    /// The real figures on the development folds (measured 0.8031; the margin absorbs nothing but rounding
     /// of future synonym edits — a drop below it is a regression).
     @Test func microF1OnFolds1To8() throws {
         let ontology = try Ontology.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Ontology/kmerl-ontology.xml"))
@@ -20,9 +41,9 @@ import Testing
         #expect(evaluation.reports == 17441)
         #expect(evaluation.frequentScores.count == 62)
         let micro = evaluation.micro
-        #expect(micro.f1 >= 0.78)
-        #expect(micro.precision >= 0.78)
-        #expect(micro.recall >= 0.77)
+        #expect(micro.f1 >= 0.80)
+        #expect(micro.precision >= 0.81)
+        #expect(micro.recall >= 0.78)
         func score(_ code: String) -> ExtractionEvaluation.Score? { evaluation.scores.first { $0.code == code } }
         #expect(score("SR")?.support == 13426)
         #expect((score("SR")?.f1 ?? 0) >= 0.99)

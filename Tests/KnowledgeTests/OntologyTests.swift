@@ -39,7 +39,7 @@ import Testing
         let embedded = try Self.embedded()
         #expect(file.version == "1.0.0")
         #expect(file.concepts.count == embedded.concepts.count)
-        #expect(file.concepts.count == 168)
+        #expect(file.concepts.count == 170)
         let clbbb = try #require(file.concept(id: "CLBBB"))
         #expect(clbbb.codesText == "SNOMED:164909002;SNOMED:733534002;SCP:CLBBB;AHA:104;PTBXL-SUBCLASS:CLBBB")
         #expect(clbbb.parents == ["CD"])

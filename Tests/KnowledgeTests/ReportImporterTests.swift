@@ -44,6 +44,11 @@ import Testing
         #expect(again.reportsAlreadyPresent == 4)
         #expect(again.mentionsAdded == 0)
         #expect(try tableCounts(store)[0...1] == [4, 6])
+        // The import's connection settings (statement journals in memory, foreign keys off) do not outlive it.
+        let pragmas = try store.writer.writeWithoutTransaction { db in
+            [try Int.fetchOne(db, sql: "PRAGMA temp_store"), try Int.fetchOne(db, sql: "PRAGMA foreign_keys")]
+        }
+        #expect(pragmas == [0, 1])
 
         let summaryOfCLBBB = try store.summary(of: #require(try store.concept(id: "CLBBB")))
         #expect(summaryOfCLBBB.reportsByAssertion.map(\.count) == [1, 1, 0, 0])

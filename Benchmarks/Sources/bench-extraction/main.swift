@@ -1,7 +1,7 @@
 import Foundation
 import Knowledge
 
-// bench-extraction [--folds 1-8|9|1-9] [--errors CODE,CODE] [--limit N] [--repeat N] [--data DIR] [--ontology XML]
+// bench-extraction [--folds 1-8|9|1-9] [--dump FILE] [--errors CODE,CODE] [--limit N] [--repeat N] [--data DIR] [--ontology XML]
 //
 // Scores report extraction against PTB-XL scp_codes (ExtractionEvaluation) and measures the
 // extraction speed on one core over every PTB-XL report.
@@ -30,6 +30,39 @@ let errorCodes = Set((option("--errors") ?? "").split(separator: ",").map(String
 let limit = Int(option("--limit") ?? "12") ?? 12
 let repeats = Int(option("--repeat") ?? "5") ?? 5
 let database = data.appendingPathComponent("ptbxl/ptbxl_database.csv")
+if let dumpPath = option("--dump") {
+    // Error analysis: one line per report of the folds, `ecg_id<TAB>found codes<TAB>mentions`.
+    do {
+        let ontology = try Ontology.load(contentsOf: ontologyURL)
+        let extractor = Extractor(concepts: ontology.concepts)
+        let scp = ExtractionEvaluation.statements(of: ontology.concepts)
+        let wanted = folds(option("--folds") ?? "1-8")
+        let reader = try CSVReader(url: database)
+        guard let idColumn = reader.column(named: "ecg_id"), let reportColumn = reader.column(named: "report"),
+            let foldColumn = reader.column(named: "strat_fold")
+        else {
+            print("error: \(database.path): needs ecg_id, report and strat_fold")
+            exit(1)
+        }
+        var lines: [String] = []
+        while try reader.nextRecord() {
+            guard let fold = Int(try reader.string(at: foldColumn, column: "strat_fold")), wanted.contains(fold) else { continue }
+            let text = try reader.string(at: reportColumn, column: "report")
+            let mentions = extractor.extract(text)
+            let found = ExtractionEvaluation.reportStatements(Set(mentions.filter { $0.assertion == .present || $0.assertion == .uncertain }.flatMap { scp[$0.conceptID] ?? [] }))
+            let characters = Array(text)
+            let described = mentions.map {
+                "\($0.conceptID)/\($0.assertion.rawValue)/" + String(characters[$0.start..<$0.end]).lowercased().split(whereSeparator: \.isWhitespace).joined(separator: "_")
+            }.joined(separator: " ")
+            lines.append("\(try reader.string(at: idColumn, column: "ecg_id"))\t\(found.sorted().joined(separator: ","))\t\(described)")
+        }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: dumpPath, atomically: true, encoding: .utf8)
+    } catch {
+        print("error: \(error)")
+        exit(1)
+    }
+    exit(0)
+}
 if let text = option("--text") {
     // Debug one text: print every mention.
     do {
@@ -73,15 +106,12 @@ do {
         let audit = try ExtractionEvaluation.run(
             database: database, ontology: ontology, folds: folds(foldSpec),
             collectDisagreementsFor: Set(evaluation.frequentScores.map(\.code)))
-        var scp: [String: String] = [:]
-        for concept in ontology.concepts {
-            if let code = concept.codes.first(where: { $0.system == .scp }) { scp[concept.id] = code.code }
-        }
+        let scp = ExtractionEvaluation.statements(of: ontology.concepts)
         var shown = 0
         var total = 0
         for item in audit.disagreements where item.missed {
             let hits = extractor.extract(item.report).filter {
-                scp[$0.conceptID] == item.code && ($0.assertion == .negated || $0.assertion == .historical)
+                scp[$0.conceptID]?.contains(item.code) == true && ($0.assertion == .negated || $0.assertion == .historical)
             }
             guard let hit = hits.first else { continue }
             total += 1

@@ -53,7 +53,8 @@ struct Item {
     var entry: Int32
     var start: Int32
     var end: Int32
-    /// A severity word skipped inside the phrase (`t waves are slightly inverted`), or -1.
+    /// A severity or acuity word skipped inside the phrase (`t waves are slightly inverted`,
+    /// `inferiorer chronischer infarkt`), or -1.
     var skippedSeverity: Int32
 }
 
@@ -75,6 +76,7 @@ struct TokenInfo: Sendable {
     var isLeadIntroducer = false
     var isRangeWord = false  // `to`, `bis`
     var severity: String? = nil  // single-word severity that may be skipped inside a phrase
+    var acuity: String? = nil  // single-word acuity that may be skipped inside a phrase (`inferiorer chronischer infarkt`)
 }
 
 /// The compiled lexicon: token table, trie and token roles. Immutable once built.
@@ -134,10 +136,12 @@ final class CompiledLexicon: Sendable {
         // Location and severity words inside concept phrases.
         var locationWords: [[Int32]: String] = [:]
         var severityWords: [[Int32]: String] = [:]
+        var acuityWords: [[Int32]: String] = [:]
         for (phrase, cue) in ContextLexicon.entries {
             switch cue {
             case .location(let value): locationWords[tokenIDs(phrase)] = value
             case .severity(let value): severityWords[tokenIDs(phrase)] = value
+            case .acuity(let value, _): acuityWords[tokenIDs(phrase)] = value
             default: break
             }
         }
@@ -185,6 +189,10 @@ final class CompiledLexicon: Sendable {
         for (ids, value) in severityWords where ids.count == 1 {
             while info.count <= Int(ids[0]) { info.append(TokenInfo()) }
             info[Int(ids[0])].severity = value
+        }
+        for (ids, value) in acuityWords where ids.count == 1 {
+            while info.count <= Int(ids[0]) { info.append(TokenInfo()) }
+            info[Int(ids[0])].acuity = value
         }
         while info.count < table.count { info.append(TokenInfo()) }
 
@@ -337,7 +345,7 @@ final class CompiledLexicon: Sendable {
                         bestEnd = position
                         bestSkipped = skipped
                     }
-                } else if position > start, skipped < 0, info[Int(id)].severity != nil {
+                } else if position > start, skipped < 0, info[Int(id)].severity != nil || info[Int(id)].acuity != nil {
                     skipped = Int32(position)
                     position += 1
                 } else {
@@ -383,7 +391,7 @@ final class CompiledLexicon: Sendable {
                 working.location = location
                 working.severity = severity
                 if item.skippedSeverity >= 0, let id = Optional(tokens[Int(item.skippedSeverity)].id), id >= 0 {
-                    working.severity = info[Int(id)].severity
+                    if let severity = info[Int(id)].severity { working.severity = severity } else { working.acuity = info[Int(id)].acuity }
                 }
                 mentionAtItem.append(mentions.count)
                 mentions.append(working)

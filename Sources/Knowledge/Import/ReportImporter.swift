@@ -108,12 +108,15 @@ public struct ReportImporter: Sendable {
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     """)
             // Mentions go in 32 rows per statement: one statement execution per row cost more
-            // than the row itself on the writer thread, the import's bottleneck.
+            // than the row itself on the writer thread, the import's bottleneck. `OR FAIL`: a
+            // multi-row insert that may abort halfway keeps a statement journal (a copy of every page
+            // it touches) to undo itself; FAIL keeps the rows before the failing one instead, and
+            // any failure ends the whole import's transaction anyway.
             let rowsPerStatement = 32
             let insertMentions = try BoundInsert(
                 db,
                 sql: """
-                    INSERT INTO mentions (report_id, concept_id, start, "end", assertion, leads, lead_mask, location, severity, acuity)
+                    INSERT OR FAIL INTO mentions (report_id, concept_id, start, "end", assertion, leads, lead_mask, location, severity, acuity)
                     VALUES
                     """ + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", count: rowsPerStatement).joined(separator: ", "))
             func bind(_ statement: BoundInsert, row: Int, reportID: Int64, _ mention: PreparedMention) {
@@ -409,13 +412,21 @@ struct SummaryCounts: Sendable {
 
     mutating func add(_ mentions: [Mention]) {
         if mentions.isEmpty { return }
-        var seen = Set<Key>()
+        // A report has a handful of mentions: arrays and a lead bit mask beat hashed sets here.
+        var seen: [Key] = []
         var asserted: [String] = []
         for mention in mentions {
             let key = Key(concept: mention.conceptID, value: mention.assertion.rawValue)
             self.mentions[key, default: 0] += 1
-            if seen.insert(key).inserted { reports[key, default: 0] += 1 }
-            for lead in Set(mention.leads) {
+            if !seen.contains(key) {
+                seen.append(key)
+                reports[key, default: 0] += 1
+            }
+            var counted: UInt64 = 0
+            for lead in mention.leads {
+                let bit: UInt64 = 1 << UInt64(lead.rawValue & 63)
+                guard counted & bit == 0 else { continue }
+                counted |= bit
                 leads[Key(concept: mention.conceptID, value: lead.name), default: 0] += 1
             }
             if let severity = mention.severity {
