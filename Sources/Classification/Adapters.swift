@@ -70,7 +70,7 @@ public struct ModelConceptScorer: BatchConceptScorer {
         out.reserveCapacity(wanted.count)
         for score in model.score(embedding, concepts: wanted) {
             out[score.id] = EncoderScore(
-                probability: score.probability, similarity: score.similarity, perLead: score.perLead,
+                probability: score.probability, similarity: score.similarity, leadProbability: LeadValues(score.perLead),
                 conceptCalibrated: score.hasConceptCalibration)
         }
         return out

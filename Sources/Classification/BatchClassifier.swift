@@ -214,7 +214,8 @@ public struct BatchClassifier: Sendable {
             let context = ReportBuilder.recordContext(result, top: top, modelVersion: classifier.scorer.version)
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"
-            try OutputDirectory.writeAtomically(Data(html.utf8), to: staging.appendingPathComponent(relative))
+            // Straight into the staging folder: it is renamed into place as a whole at the end.
+            try OutputDirectory.writeStaged(html, to: staging.appendingPathComponent(relative))
             var findingLines: [UInt8] = []
             findingLines.reserveCapacity(result.findings.count * 160)
             for row in ReportBuilder.findingRows(result) { CSV.appendLine(row, to: &findingLines) }

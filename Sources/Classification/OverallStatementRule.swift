@@ -14,7 +14,8 @@ import Knowledge
 ///
 /// Aggregate concepts (the PTB-XL superclasses and subclasses, i.e. parents of other scored
 /// concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
-/// listed but do not decide the statement.
+/// listed but do not decide the statement; neither do findings demoted by a consistency rule
+/// (`ConsistencyRules`), which a better-supported finding excludes.
 public struct OverallStatementRule: Sendable {
     /// Concepts that state normality (`NORM`, `SR`).
     public var normalConcepts: Set<String>
@@ -41,7 +42,7 @@ public struct OverallStatementRule: Sendable {
         let usable = measurements.leads.contains { $0.status == .ok }
         if !usable || measurements.beats.isEmpty || quality < minimumQuality { return .uninterpretable }
         let reported = findings.filter {
-            $0.qualifier != nil && !$0.isZeroShot && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID)
+            $0.qualifier != nil && !$0.isZeroShot && $0.demotion == nil && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID)
         }
         let major = reported.filter { !minorConcepts.contains($0.conceptID) }
         if major.contains(where: { $0.qualifier == .definite || $0.qualifier == .probable }) { return .abnormal }

@@ -70,7 +70,8 @@ enum ReportBuilder {
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
-        let reported = result.findings.filter { $0.qualifier != nil }
+        // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
+        let reported = result.findings.filter { $0.qualifier != nil && $0.demotion == nil }
         let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
         // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
         // probability is not comparable with the calibrated ones.
@@ -87,7 +88,7 @@ enum ReportBuilder {
                 .text(result.recordID), .text(f.conceptID), .text(f.label), .text(f.codes), .number(f.probability, decimals: 4),
                 .text(qualifierText(f.qualifier)), .text(present),
             ]
-            for lead in StandardLead.allCases { row.append(.number(f.perLead[lead], decimals: 4)) }
+            for lead in StandardLead.allCases { row.append(.number(f.leadConfidence[lead], decimals: 4)) }
             return row
         }
     }
@@ -130,7 +131,7 @@ enum ReportBuilder {
             if state.availability == .unusable {
                 caption = "unusable" + (state.reasons.isEmpty ? "" : ": " + state.reasons.joined(separator: ", "))
             } else {
-                caption = top.map { f in "\(f.conceptID) " + (f.perLead[lead].map(p) ?? "–") }.joined(separator: " · ")
+                caption = top.map { f in "\(f.conceptID) " + (f.leadConfidence[lead].map(p) ?? "–") }.joined(separator: " · ")
             }
             if signal.millivoltsPerUnit == nil { mvKnown = false }
             strips.append(
@@ -155,7 +156,7 @@ enum ReportBuilder {
             case .unusable: status = "unusable"
             case .usable: status = m == nil ? "present" : "ok"
             }
-            let confidences: [String] = top.map { f in f.perLead[entry.lead].map(p) ?? "—" }
+            let confidences: [String] = top.map { f in f.leadConfidence[entry.lead].map(p) ?? "—" }
             return [
                 "lead": entry.lead.name, "status": status, "absent": entry.availability == .absent,
                 "quality": m.map { NumberText.fixed($0.quality, 2) } ?? "—",
@@ -163,9 +164,19 @@ enum ReportBuilder {
                 "st": number(m?.stJ60, decimals: 2), "t": number(m?.tAmplitude, decimals: 2), "confidences": confidences,
             ]
         }
-        let findings: [[String: Any]] = result.reportedFindings.filter { !$0.isZeroShot }.map { findingContext($0) }
-        let zeroShot: [[String: Any]] = result.reportedFindings.filter(\.isZeroShot).map { findingContext($0) }
+        let reported = result.reportedFindings
+        let findings: [[String: Any]] = reported.filter { !$0.isZeroShot }.map { findingContext($0) }
+        // Zero-shot scores are listed compactly (label and probability); their codes are in findings.csv.
+        let zeroShot: [[String: Any]] = reported.filter(\.isZeroShot).map {
+            ["label": $0.label, "conceptID": $0.conceptID, "probability": p($0.probability)]
+        }
         let statements: [[String: Any]] = top.map { ["phrase": phrase($0), "probability": p($0.probability)] }
+        // Findings a consistency rule took out of the interpretation; a "consider" that was
+        // excluded is not worth a line of its own (it stays in the findings table).
+        let demoted: [[String: Any]] = reported.compactMap { f in
+            guard let d = f.demotion, d.from != .consider else { return nil }
+            return ["phrase": d.from.phrase(f.label), "probability": p(f.probability), "conceptID": f.conceptID, "explanation": d.explanation]
+        }
         return [
             "id": result.recordID, "source": result.source, "format": result.format.rawValue,
             "samplingRate": number(result.samplingRate), "duration": NumberText.fixed(result.duration, 1),
@@ -176,6 +187,7 @@ enum ReportBuilder {
             "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
             "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
             "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings, "zeroShot": zeroShot, "zeroShotCount": zeroShot.count, "hasZeroShot": !zeroShot.isEmpty,
+            "demoted": demoted, "hasDemoted": !demoted.isEmpty,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]
     }
@@ -191,10 +203,14 @@ enum ReportBuilder {
                 "cls": e.supports ? "ev-for" : "ev-against", "sign": e.supports ? "+" : "−",
             ]
         }
-        return [
+        var context: [String: Any] = [
             "phrase": phrase(f), "conceptID": f.conceptID, "label": f.label, "probability": p(f.probability),
             "snomed": snomed, "scp": scp, "other": other, "evidence": evidence,
         ]
+        if let d = f.demotion {
+            context["demotion"] = ["from": qualifierText(d.from), "by": d.byLabel, "subsumed": d.isSubsumed]
+        }
+        return context
     }
 }
 

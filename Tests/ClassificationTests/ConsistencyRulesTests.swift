@@ -1,0 +1,163 @@
+import ECGCore
+import ECGFormats
+import Foundation
+import KMERLTestSupport
+import Reports
+import Testing
+
+@testable import Classification
+
+/// Mutual exclusion and subsumption between findings: the summary never states two findings that
+/// contradict each other.
+@Suite struct ConsistencyRulesTests {
+    static func finding(_ id: String, _ p: Double, _ q: Qualifier?, zeroShot: Bool = false) -> Finding {
+        var f = Finding(conceptID: id, label: id.lowercased(), codes: "", probability: p, qualifier: q)
+        f.isZeroShot = zeroShot
+        return f
+    }
+
+    static func byID(_ findings: [Finding]) -> [String: Finding] {
+        Dictionary(uniqueKeysWithValues: findings.map { ($0.conceptID, $0) })
+    }
+
+    /// Stated: reported with more than "consider" and not demoted.
+    static func stated(_ f: Finding?) -> Bool {
+        guard let f, let q = f.qualifier else { return false }
+        return q != .consider && f.demotion == nil
+    }
+
+    @Test func theBetterSupportedBundleBranchBlockIsKeptAndTheOtherDemotedWithTheReason() {
+        var findings = [Self.finding("CRBBB", 0.72, .probable), Self.finding("CLBBB", 0.91, .definite), Self.finding("IRBBB", 0.55, .possible)]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(f["CLBBB"]?.qualifier == .definite && f["CLBBB"]?.demotion == nil)
+        #expect(f["CRBBB"]?.qualifier == .consider)
+        #expect(f["CRBBB"]?.demotion?.by == "CLBBB" && f["CRBBB"]?.demotion?.from == .probable)
+        #expect(f["CRBBB"]?.demotion?.reason.contains("left and right bundle branch block") == true)
+        // Incomplete right bundle branch block beside a complete left one: demoted too.
+        #expect(f["IRBBB"]?.qualifier == .consider && f["IRBBB"]?.demotion?.by == "CLBBB")
+        // Order is kept.
+        #expect(findings.map(\.conceptID) == ["CRBBB", "CLBBB", "IRBBB"])
+    }
+
+    @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
+        var findings = [Self.finding("IRBBB", 0.81, .definite), Self.finding("CRBBB", 0.66, .probable)]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(Self.stated(f["IRBBB"]) && !Self.stated(f["CRBBB"]))
+        #expect(f["CRBBB"]?.demotion?.reason.contains("the QRS duration decides") == true)
+    }
+
+    @Test func aSingleRhythmIsStated() {
+        // Sinus bradycardia and tachycardia: the better supported one stays.
+        var rate = [Self.finding("STACH", 0.52, .possible), Self.finding("SBRAD", 0.85, .definite)]
+        ConsistencyRules().apply(to: &rate)
+        #expect(Self.stated(Self.byID(rate)["SBRAD"]) && Self.byID(rate)["STACH"]?.demotion?.by == "SBRAD")
+        // Atrial fibrillation beats sinus rhythm when better supported, and flutter beside it is demoted.
+        var af = [Self.finding("SR", 0.6, .possible), Self.finding("AFIB", 0.93, .definite), Self.finding("AFLT", 0.7, .probable)]
+        ConsistencyRules().apply(to: &af)
+        let a = Self.byID(af)
+        #expect(Self.stated(a["AFIB"]) && !Self.stated(a["SR"]) && !Self.stated(a["AFLT"]))
+        #expect(a["SR"]?.demotion?.reason.contains("single rhythm") == true)
+        // Sinus bradycardia states the rhythm: "sinus rhythm" is not repeated, and says why.
+        var sinus = [Self.finding("SR", 0.95, .definite), Self.finding("SBRAD", 0.7, .probable)]
+        ConsistencyRules().apply(to: &sinus)
+        let s = Self.byID(sinus)
+        #expect(Self.stated(s["SBRAD"]) && s["SR"]?.demotion?.isSubsumed == true && s["SR"]?.qualifier == .consider)
+        // … but a mere "consider sinus bradycardia" does not take the rhythm statement away.
+        var weak = [Self.finding("SR", 0.95, .definite), Self.finding("SBRAD", 0.4, .consider)]
+        ConsistencyRules().apply(to: &weak)
+        #expect(Self.stated(Self.byID(weak)["SR"]))
+    }
+
+    @Test func leftAndRightAxisDeviationExcludeEachOther() {
+        var findings = [Self.finding("LAD", 0.88, .definite), Self.finding("RAD", 0.6, .possible), Self.finding("NAXIS", 0.5, .possible)]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(Self.stated(f["LAD"]) && !Self.stated(f["RAD"]) && !Self.stated(f["NAXIS"]))
+    }
+
+    @Test func aCalibratedFindingOutranksAZeroShotScore() {
+        var findings = [Self.finding("VTACH", 0.97, .consider, zeroShot: true), Self.finding("SR", 0.7, .probable)]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(Self.stated(f["SR"]) && f["VTACH"]?.demotion?.by == "SR")
+    }
+
+    @Test func normalECGIsNotProbableInAnAbnormalRecord() {
+        var findings = [Self.finding("NORM", 0.7, .probable), Self.finding("CLBBB", 0.9, .definite), Self.finding("SR", 0.9, .definite)]
+        let rule = OverallStatementRule()
+        let deciding: Set<String> = ["CLBBB", "SR", "NORM"]
+        ConsistencyRules().demoteNormal(in: &findings, overall: .abnormal, deciding: deciding, rule: rule)
+        let f = Self.byID(findings)
+        #expect(f["NORM"]?.qualifier == .consider && f["NORM"]?.demotion?.by == "CLBBB")
+        // In a borderline record it is left alone.
+        var borderline = [Self.finding("NORM", 0.7, .probable), Self.finding("CLBBB", 0.55, .possible)]
+        ConsistencyRules().demoteNormal(in: &borderline, overall: .borderline, deciding: deciding, rule: rule)
+        #expect(Self.byID(borderline)["NORM"]?.qualifier == .probable)
+    }
+
+    /// LUDB records with complete LBBB (24, 44, 51, 83) and complete RBBB (10, 23), from two limb
+    /// leads only: V1 is absent, so nothing tells the sides apart by morphology, and the summary
+    /// must not state both.
+    @Test(arguments: [(["24", "44", "51", "83", "10", "23"], [StandardLead.i, .ii]), (["24", "44", "51", "83", "10", "23"], nil)])
+    func ludbBundleBranchBlockRecordsNeverStateBothSides(ids: [String], leads: [StandardLead]?) throws {
+        let batch = try BatchClassifier(store: nil, modelData: nil, options: ClassifyOptions(leads: leads.map(Set.init), jobs: 1))
+        for id in ids {
+            let url = try SharedData.url("ludb/data/\(id).hea")
+            var timings = RecordTimings()
+            let result = try batch.classifier.classify(BatchInput(id: id, primary: url), timings: &timings)
+            let f = Self.byID(result.findings)
+            #expect(!(Self.stated(f["CLBBB"]) && Self.stated(f["CRBBB"])), "record \(id) states both CLBBB and CRBBB")
+            #expect(
+                !(f["CLBBB"]?.qualifier != nil && f["CRBBB"]?.qualifier != nil && f["CLBBB"]?.demotion == nil && f["CRBBB"]?.demotion == nil),
+                "record \(id): both bundle branch blocks reported without a demotion")
+            let top = ReportBuilder.top(result, count: 3, deciding: batch.classifier.deciding).map(\.conceptID)
+            #expect(!(top.contains("CLBBB") && top.contains("CRBBB")), "record \(id) top findings \(top)")
+            if leads == nil {
+                // With V1 the morphology decides: the LBBB records state CLBBB, the RBBB ones do not.
+                if ["24", "44", "51", "83"].contains(id) {
+                    #expect(Self.stated(f["CLBBB"]) && !Self.stated(f["CRBBB"]), "record \(id)")
+                } else {
+                    #expect(!Self.stated(f["CLBBB"]), "record \(id)")
+                }
+            }
+        }
+    }
+
+    /// The examples shipped in Examples/incoming: no record page, summary or index states an
+    /// excluded pair, and every demotion from a stated finding is explained on the page.
+    @Test func examplesNeverStateAnExcludedPair() async throws {
+        let examples = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Examples/incoming")
+        let dir = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let out = dir.appendingPathComponent("out")
+        let batch = try BatchClassifier(store: nil, modelData: nil, options: ClassifyOptions())
+        let discovery = RecordDiscovery.discover([examples])
+        let summary = try await batch.classify(discovery.records, skipped: discovery.skipped, into: out)
+        #expect(summary.processed >= 5)
+        let rules = ConsistencyRules()
+        let rows = try BatchClassifierTests.csv(out.appendingPathComponent("findings.csv"))
+        var pagesChecked = 0
+        for (record, group) in Dictionary(grouping: rows, by: { $0["record_id"] ?? "" }) {
+            let stated = Set(group.filter { !["", "consider"].contains($0["qualifier"] ?? "") }.compactMap { $0["concept_id"] })
+            for rule in rules.exclusions {
+                #expect(!(stated.contains(rule.a) && stated.contains(rule.b)), "\(record) states \(rule.a) and \(rule.b)")
+            }
+            guard let outcome = summary.outcomes.first(where: { $0.id == record }), let page = outcome.page else { continue }
+            let html = try String(contentsOf: out.appendingPathComponent(page), encoding: .utf8)
+            if let headline = html.range(of: "<h2>ECG</h2>") {
+                let head = html[..<headline.lowerBound]
+                for rule in rules.exclusions {
+                    let labels = [rule.a, rule.b].compactMap { id in batch.classifier.concepts.first { $0.id == id }?.label }
+                    guard labels.count == 2 else { continue }
+                    let both = labels.allSatisfy { head.contains("<b>\(HTML.escape($0))</b>") || head.contains("<b>probable \(HTML.escape($0))</b>") || head.contains("<b>possible \(HTML.escape($0))</b>") }
+                    #expect(!both, "\(record): headline states \(labels)")
+                }
+                pagesChecked += 1
+            }
+        }
+        #expect(pagesChecked == summary.processed)
+    }
+}
