@@ -12,6 +12,10 @@ import Knowledge
 /// - **subsumption**: a more specific statement makes a general one redundant (sinus bradycardia
 ///   states the rhythm, so "sinus rhythm" is not stated beside it).
 ///
+/// When two excluding findings rest on the same satisfied measurements and their probabilities
+/// are within `undecidedMargin`, neither is better supported and neither is stated (both are
+/// demoted, "undecided"); a more general finding (e.g. "bundle branch block") may still be.
+///
 /// "Better supported" means: a finding with its own calibration before an uncalibrated zero-shot
 /// one, then the higher probability (which already combines the encoder with the measurement
 /// criteria, e.g. QRS duration and the R wave in V1 for the bundle branch blocks), then more
@@ -47,17 +51,24 @@ public struct ConsistencyRules: Sendable {
         }
     }
 
+    /// Two excluding findings with the same satisfied measurement criteria whose probabilities
+    /// differ by less than this are "undecided": neither is stated (e.g. left vs right bundle branch
+    /// block from limb leads only, where nothing measured tells the sides apart).
+    public var undecidedMargin: Double
     public var exclusions: [Exclusion]
     public var subsumptions: [Subsumption]
     /// The concept stating a normal ECG (`NORM`).
     public var normalConcept: String
     private var excluded: [String: [(other: String, reason: String)]]
+    /// Every concept some rule names.
+    private var involved: Set<String>
 
     /// Rules from tables (the defaults when omitted).
     public init(
         exclusions: [Exclusion] = ConsistencyRules.defaultExclusions, subsumptions: [Subsumption] = ConsistencyRules.defaultSubsumptions,
-        normalConcept: String = "NORM"
+        normalConcept: String = "NORM", undecidedMargin: Double = 0.1
     ) {
+        self.undecidedMargin = undecidedMargin
         self.exclusions = exclusions
         self.subsumptions = subsumptions
         self.normalConcept = normalConcept
@@ -67,6 +78,7 @@ public struct ConsistencyRules: Sendable {
             excluded[rule.b, default: []].append((rule.a, rule.reason))
         }
         self.excluded = excluded
+        self.involved = Set(excluded.keys).union(subsumptions.flatMap { [$0.specific, $0.general] })
     }
 
     /// Every pair of `group` excludes each other, for the same reason.
@@ -120,40 +132,71 @@ public struct ConsistencyRules: Sendable {
 
     /// Whether `f` is stronger than `g` ("better supported").
     static func isStronger(_ f: Finding, than g: Finding) -> Bool {
+        isStronger(f, support: satisfiedCriteria(f), than: g, support: satisfiedCriteria(g))
+    }
+
+    static func satisfiedCriteria(_ f: Finding) -> Int {
+        f.evidence.reduce(0) { $0 + ($1.kind == "measurement" && $1.supports ? 1 : 0) }
+    }
+
+    static func isStronger(_ f: Finding, support fs: Int, than g: Finding, support gs: Int) -> Bool {
         if f.isZeroShot != g.isZeroShot { return !f.isZeroShot }
         if f.probability != g.probability { return f.probability > g.probability }
-        let fs = f.evidence.filter { $0.kind == "measurement" && $0.supports }.count
-        let gs = g.evidence.filter { $0.kind == "measurement" && $0.supports }.count
         if fs != gs { return fs > gs }
         return f.conceptID < g.conceptID
     }
 
     /// Demotes `f` to at most "consider", recording why.
-    static func demote(_ f: inout Finding, by winner: Finding, reason: String, subsumed: Bool = false) {
+    static func demote(_ f: inout Finding, by winner: Finding, reason: String, subsumed: Bool = false, undecided: Bool = false) {
         guard let qualifier = f.qualifier, f.demotion == nil else { return }
         f.demotion = Demotion(by: winner.conceptID, byLabel: winner.label, from: qualifier, reason: reason)
         f.demotion?.isSubsumed = subsumed
+        f.demotion?.isUndecided = undecided
         if qualifier != .consider { f.qualifier = .consider }
     }
 
     /// Applies the exclusions and subsumptions to a record's findings (order kept).
     public func apply(to findings: inout [Finding]) {
-        let reported = findings.indices.filter { findings[$0].qualifier != nil }
+        // Only findings a rule names can conflict.
+        let reported = findings.indices.filter { findings[$0].qualifier != nil && involved.contains(findings[$0].conceptID) }
         guard reported.count > 1 else { return }
-        let order = reported.sorted { Self.isStronger(findings[$0], than: findings[$1]) }
+        let support = reported.map { Self.satisfiedCriteria(findings[$0]) }
+        let order = reported.indices.sorted {
+            Self.isStronger(findings[reported[$0]], support: support[$0], than: findings[reported[$1]], support: support[$1])
+        }.map { reported[$0] }
+        var supportOf: [Int: Int] = [:]
+        for (k, i) in reported.enumerated() { supportOf[i] = support[k] }
         var kept: [String: Int] = [:]
         for i in order {
             let id = findings[i].conceptID
             if let rivals = excluded[id],
                 let (winner, reason) = rivals.lazy.compactMap({ r in kept[r.other].map { ($0, r.reason) } }).first
             {
-                Self.demote(&findings[i], by: findings[winner], reason: reason)
+                let w = findings[winner]
+                let close = !w.isZeroShot && !findings[i].isZeroShot && w.demotion == nil && findings[i].qualifier != .consider
+                    && w.probability - findings[i].probability < undecidedMargin
+                if close && supportOf[winner] == supportOf[i] {
+                    // Neither is better supported: neither is stated. The first stays in `kept`
+                    // so that it still excludes weaker rivals.
+                    let loser = findings[i]
+                    Self.demote(&findings[winner], by: loser, reason: reason, undecided: true)
+                    Self.demote(&findings[i], by: w, reason: reason, undecided: true)
+                } else if close && (supportOf[i] ?? 0) > (supportOf[winner] ?? 0) {
+                    // Nearly as probable and more measurements for it: the measurements decide.
+                    Self.demote(&findings[winner], by: findings[i], reason: reason)
+                    kept[w.conceptID] = nil
+                    kept[id] = i
+                } else {
+                    Self.demote(&findings[i], by: w, reason: reason)
+                }
                 continue
             }
             kept[id] = i
         }
         for rule in subsumptions {
-            guard let s = kept[rule.specific], let g = kept[rule.general], findings[s].qualifier != .consider else { continue }
+            guard let s = kept[rule.specific], let g = kept[rule.general], findings[s].qualifier != .consider,
+                findings[s].demotion == nil
+            else { continue }
             Self.demote(&findings[g], by: findings[s], reason: rule.reason, subsumed: true)
         }
     }

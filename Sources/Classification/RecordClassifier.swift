@@ -25,9 +25,17 @@ public protocol BatchConceptScorer: Sendable {
     func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore]
     /// Whether the concept has a calibration of its own (fitted on labelled data).
     func isCalibrated(_ conceptID: String) -> Bool
+    /// The score of each of `concepts`, in their order (`nil` where the model has none).
+    func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?]
 }
 
 extension BatchConceptScorer {
+    /// By default the scores by id, put in order.
+    public func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?] {
+        let scores = try self.scores(for: record, concepts: concepts)
+        return concepts.map { scores[$0.id] }
+    }
+
     /// Every concept is calibrated unless the scorer says otherwise.
     public func isCalibrated(_ conceptID: String) -> Bool { true }
 }
@@ -118,13 +126,13 @@ public struct RecordClassifier: Sendable {
         let measurements = try measurer.measure(record)
         timings.measure = (clock.now - start).seconds
         start = clock.now
-        let scores = try scorer.scores(for: record, concepts: concepts)
+        let scores = try scorer.orderedScores(for: record, concepts: concepts)
         let present = record.standardLeads
         let facts = FindingScorer.RecordFacts(measurements)
         var findings: [Finding] = []
         findings.reserveCapacity(concepts.count)
         for (k, concept) in concepts.enumerated() {
-            guard let score = scores[concept.id] else { continue }
+            guard k < scores.count, let score = scores[k] else { continue }
             findings.append(
                 findingScorer.finding(
                     for: concept, codes: codes[k], encoder: score, measurements: measurements, leadsPresent: present, facts: facts))

@@ -93,6 +93,53 @@ enum ReportBuilder {
         }
     }
 
+    /// The formatted `concept_id,label,codes` cells of each concept, computed once per batch so that
+    /// the 168 rows of a record repeat no text formatting.
+    static func conceptCells(_ concepts: [Concept], codes: [String]) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for (k, concept) in concepts.enumerated() {
+            var bytes: [UInt8] = []
+            CSV.appendLine([.text(concept.id), .text(concept.label), .text(codes[k])], to: &bytes)
+            bytes.removeLast()  // the line break
+            out[concept.id] = bytes
+        }
+        return out
+    }
+
+    /// Appends the `findings.csv` lines of one record (the same bytes as `findingRows` through
+    /// `CSV.appendLine`), using the concepts' preformatted cells.
+    static func appendFindingLines(_ result: RecordResult, conceptCells: [String: [UInt8]], to bytes: inout [UInt8]) {
+        var id: [UInt8] = []
+        CSV.append(.text(result.recordID), to: &id)
+        var present: [UInt8] = []
+        CSV.append(.text(leadsText(result.leadsPresent)), to: &present)
+        let comma = UInt8(ascii: ",")
+        for f in result.findings {
+            bytes.append(contentsOf: id)
+            bytes.append(comma)
+            if let cells = conceptCells[f.conceptID] {
+                bytes.append(contentsOf: cells)
+            } else {
+                CSV.append(.text(f.conceptID), to: &bytes)
+                bytes.append(comma)
+                CSV.append(.text(f.label), to: &bytes)
+                bytes.append(comma)
+                CSV.append(.text(f.codes), to: &bytes)
+            }
+            bytes.append(comma)
+            CSV.append(.number(f.probability, decimals: 4), to: &bytes)
+            bytes.append(comma)
+            CSV.append(.text(qualifierText(f.qualifier)), to: &bytes)
+            bytes.append(comma)
+            bytes.append(contentsOf: present)
+            for lead in StandardLead.allCases {
+                bytes.append(comma)
+                if let v = f.leadConfidence[lead], v.isFinite { NumberText.append(v, decimals: 4, trimZeros: true, to: &bytes) }
+            }
+            bytes.append(0x0A)
+        }
+    }
+
     /// The `summary.csv` row of one processed record.
     static func summaryRow(_ result: RecordResult, top: [Finding]) -> [CSVCell] {
         let m = result.measurements
@@ -208,7 +255,9 @@ enum ReportBuilder {
             "snomed": snomed, "scp": scp, "other": other, "evidence": evidence,
         ]
         if let d = f.demotion {
-            context["demotion"] = ["from": qualifierText(d.from), "by": d.byLabel, "subsumed": d.isSubsumed]
+            context["demotion"] = [
+                "from": qualifierText(d.from), "by": d.byLabel, "subsumed": d.isSubsumed, "undecided": d.isUndecided,
+            ]
         }
         return context
     }

@@ -171,10 +171,15 @@ public struct Demotion: Sendable, Codable, Hashable {
     /// `true` when the other finding states this one more specifically (sinus bradycardia and
     /// sinus rhythm) rather than contradicting it.
     public var isSubsumed: Bool = false
+    /// `true` when the two findings are equally supported (same measurements, close
+    /// probabilities), so that neither is stated.
+    public var isUndecided: Bool = false
 
     /// The sentence shown on the record page after the demoted finding.
     public var explanation: String {
-        isSubsumed ? reason : "\(reason); \(byLabel) is better supported"
+        if isSubsumed { return reason }
+        if isUndecided { return "\(reason); \(byLabel) is equally supported, so neither is stated" }
+        return "\(reason); \(byLabel) is better supported"
     }
 
     public init(by: String, byLabel: String = "", from: Qualifier, reason: String) {

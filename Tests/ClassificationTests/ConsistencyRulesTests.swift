@@ -40,6 +40,31 @@ import Testing
         #expect(findings.map(\.conceptID) == ["CRBBB", "CLBBB", "IRBBB"])
     }
 
+    @Test func equallySupportedSidesAreNeitherStated() {
+        // Both only with "QRS ≥ 120 ms" and close probabilities: nothing tells the side, so only
+        // the general "bundle branch block" is stated.
+        let qrs = Evidence(kind: "measurement", text: "QRS duration 150 ms ≥ 120 ms", supports: true)
+        var clbbb = Self.finding("CLBBB", 0.97, .definite)
+        var crbbb = Self.finding("CRBBB", 0.99, .definite)
+        var bbb = Self.finding("BBB", 0.98, .definite)
+        clbbb.evidence = [qrs]
+        crbbb.evidence = [qrs]
+        bbb.evidence = [qrs]
+        var findings = [crbbb, bbb, clbbb]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(!Self.stated(f["CLBBB"]) && !Self.stated(f["CRBBB"]) && Self.stated(f["BBB"]))
+        #expect(f["CLBBB"]?.demotion?.isUndecided == true && f["CRBBB"]?.demotion?.isUndecided == true)
+        #expect(f["CRBBB"]?.demotion?.explanation.contains("equally supported") == true)
+        // An R wave in V1 that fits only the left side decides it.
+        var v1 = [crbbb, clbbb]
+        v1[1].evidence.append(Evidence(kind: "measurement", text: "R amplitude 0.05 mV ≤ 0.20 mV", leads: [.v1], supports: true))
+        ConsistencyRules().apply(to: &v1)
+        let g = Self.byID(v1)
+        #expect(Self.stated(g["CLBBB"]) && !Self.stated(g["CRBBB"]))
+        #expect(g["CRBBB"]?.demotion?.by == "CLBBB" && g["CRBBB"]?.demotion?.isUndecided == false)
+    }
+
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
         var findings = [Self.finding("IRBBB", 0.81, .definite), Self.finding("CRBBB", 0.66, .probable)]
         ConsistencyRules().apply(to: &findings)
