@@ -10,7 +10,9 @@ import Knowledge
 ///   left vs right axis deviation …). When both are reported, the better-supported one is kept
 ///   and the other is demoted to at most "consider", with the reason;
 /// - **subsumption**: a more specific statement makes a general one redundant (sinus bradycardia
-///   states the rhythm, so "sinus rhythm" is not stated beside it).
+///   states the rhythm, so "sinus rhythm" is not stated beside it; complete left bundle branch
+///   block names the side of a "bundle branch block"); only when the specific one is stated at
+///   least "probable".
 ///
 /// When two excluding findings rest on the same satisfied measurements and their probabilities
 /// are within `undecidedMargin`, neither is better supported and neither is stated (both are
@@ -128,6 +130,11 @@ public struct ConsistencyRules: Sendable {
         Subsumption(specific: "SBRAD", general: "SR", reason: "sinus bradycardia states the rhythm: sinus rhythm is not stated again"),
         Subsumption(specific: "STACH", general: "SR", reason: "sinus tachycardia states the rhythm: sinus rhythm is not stated again"),
         Subsumption(specific: "SBRAD", general: "BRADY", reason: "sinus bradycardia names the bradycardia's origin"),
+        Subsumption(specific: "CLBBB", general: "BBB", reason: "complete left bundle branch block names the side of the bundle branch block"),
+        Subsumption(specific: "CRBBB", general: "BBB", reason: "complete right bundle branch block names the side of the bundle branch block"),
+        Subsumption(specific: "LAFB", general: "LAD", reason: "left anterior fascicular block includes the left axis deviation"),
+        Subsumption(specific: "LPFB", general: "RAD", reason: "left posterior fascicular block includes the right axis deviation"),
+        Subsumption(specific: "VAXIS", general: "NAXIS", reason: "a vertical axis is a normal axis: the axis is stated once"),
     ]
 
     /// Whether `f` is stronger than `g` ("better supported").
@@ -194,8 +201,10 @@ public struct ConsistencyRules: Sendable {
             kept[id] = i
         }
         for rule in subsumptions {
-            guard let s = kept[rule.specific], let g = kept[rule.general], findings[s].qualifier != .consider,
-                findings[s].demotion == nil
+            // Only a specific finding stated at least "probable" (or "borderline") takes the general
+            // statement's place: "sinus rhythm" stays beside a mere "possible sinus bradycardia".
+            guard let s = kept[rule.specific], let g = kept[rule.general], let q = findings[s].qualifier,
+                q == .definite || q == .probable || q == .borderline, findings[s].demotion == nil
             else { continue }
             Self.demote(&findings[g], by: findings[s], reason: rule.reason, subsumed: true)
         }

@@ -246,7 +246,8 @@ enum ReportBuilder {
         let other = codes.filter { !$0.hasPrefix("SNOMED:") && !$0.hasPrefix("SCP:") }
         let evidence: [[String: Any]] = f.evidence.map { e in
             [
-                "text": e.text, "leads": e.leads.map(\.name).joined(separator: " "),
+                // No empty "[]" after evidence without leads.
+                "text": e.text, "leads": e.leads.isEmpty ? false : e.leads.map(\.name).joined(separator: " "),
                 "cls": e.supports ? "ev-for" : "ev-against", "sign": e.supports ? "+" : "−",
             ]
         }

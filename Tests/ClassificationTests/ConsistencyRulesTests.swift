@@ -1,11 +1,19 @@
 import ECGCore
 import ECGFormats
+import ECGSignal
 import Foundation
 import KMERLTestSupport
 import Reports
 import Testing
 
 @testable import Classification
+
+/// The measurements of a real record (LUDB 1), for rules that need analysable leads and beats.
+enum MeasurementPipelineFixture {
+    static func ludb1() throws -> RecordMeasurements {
+        SignalMeasurer().pipeline.measure(try ECGReader.read(try SharedData.url("ludb/data/1.hea")))
+    }
+}
 
 /// Mutual exclusion and subsumption between findings: the summary never states two findings that
 /// contradict each other.
@@ -65,6 +73,24 @@ import Testing
         #expect(g["CRBBB"]?.demotion?.by == "CLBBB" && g["CRBBB"]?.demotion?.isUndecided == false)
     }
 
+    @Test func aSpecificFindingTakesTheGeneralOnesPlace() {
+        var findings = [Self.finding("BBB", 0.99, .definite), Self.finding("CLBBB", 0.99, .definite), Self.finding("LAD", 0.9, .definite),
+            Self.finding("LAFB", 0.86, .definite)]
+        ConsistencyRules().apply(to: &findings)
+        let f = Self.byID(findings)
+        #expect(Self.stated(f["CLBBB"]) && f["BBB"]?.demotion?.isSubsumed == true)
+        #expect(Self.stated(f["LAFB"]) && f["LAD"]?.demotion?.by == "LAFB")
+    }
+
+    @Test func aNormalAxisDoesNotMakeAnECGAbnormal() throws {
+        let m = try MeasurementPipelineFixture.ludb1()
+        let findings = [Self.finding("NAXIS", 0.71, .probable), Self.finding("SR", 0.95, .definite)]
+        let overall = OverallStatementRule().statement(findings: findings, deciding: ["NAXIS", "SR"], measurements: m, quality: 1)
+        #expect(overall == .normal)
+        let rax = [Self.finding("RAXIS", 0.8, .definite), Self.finding("SR", 0.95, .definite)]
+        #expect(OverallStatementRule().statement(findings: rax, deciding: ["RAXIS", "SR"], measurements: m, quality: 1) == .otherwiseNormal)
+    }
+
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
         var findings = [Self.finding("IRBBB", 0.81, .definite), Self.finding("CRBBB", 0.66, .probable)]
         ConsistencyRules().apply(to: &findings)
@@ -89,10 +115,10 @@ import Testing
         ConsistencyRules().apply(to: &sinus)
         let s = Self.byID(sinus)
         #expect(Self.stated(s["SBRAD"]) && s["SR"]?.demotion?.isSubsumed == true && s["SR"]?.qualifier == .consider)
-        // … but a mere "consider sinus bradycardia" does not take the rhythm statement away.
-        var weak = [Self.finding("SR", 0.95, .definite), Self.finding("SBRAD", 0.4, .consider)]
+        // … but a mere "possible sinus bradycardia" does not take the rhythm statement away.
+        var weak = [Self.finding("SR", 0.95, .definite), Self.finding("SBRAD", 0.58, .possible)]
         ConsistencyRules().apply(to: &weak)
-        #expect(Self.stated(Self.byID(weak)["SR"]))
+        #expect(Self.stated(Self.byID(weak)["SR"]) && Self.stated(Self.byID(weak)["SBRAD"]))
     }
 
     @Test func leftAndRightAxisDeviationExcludeEachOther() {
