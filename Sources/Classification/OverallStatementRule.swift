@@ -12,8 +12,7 @@ import Knowledge
 /// - otherwise normal: only minor findings (sinus bradycardia, sinus tachycardia, sinus arrhythmia);
 /// - normal: nothing reported beyond normal statements.
 ///
-/// Aggregate concepts (the PTB-XL superclasses and subclasses, i.e. parents of other scored
-/// concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
+/// Aggregate concepts (the PTB-XL superclasses and subclasses that group other concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
 /// listed but do not decide the statement; neither do findings demoted by a consistency rule
 /// (`ConsistencyRules`), which a better-supported finding excludes.
 public struct OverallStatementRule: Sendable {
@@ -36,11 +35,21 @@ public struct OverallStatementRule: Sendable {
         self.minimumQuality = minimumQuality
     }
 
-    /// The concepts that decide the statement: leaves of the scored set, not overall or technical.
+    /// The concepts that decide the statement: all but the aggregates, overall and technical ones.
+    ///
+    /// An aggregate is a PTB-XL superclass or subclass grouping other concepts (`MI`, `CD`,
+    /// `LAFB/LPFB`, `_AVB` …): a parent of another concept with a PTB-XL class code and no SCP-ECG
+    /// statement of its own. A parent that is itself a statement (atrial fibrillation over its
+    /// paroxysmal and persistent forms, inferior MI over its sub-territories, first-degree AV block)
+    /// decides like any other finding.
     public func decidingConcepts(_ concepts: [Concept]) -> Set<String> {
         let parents = Set(concepts.flatMap(\.parents))
-        return Set(
-            concepts.filter { !parents.contains($0.id) && $0.category != .overall && $0.category != .technical }.map(\.id))
+        func isAggregate(_ c: Concept) -> Bool {
+            guard parents.contains(c.id) else { return false }
+            let systems = Set(c.codes.map(\.system))
+            return !systems.contains(.scp) && (systems.contains(.ptbxlClass) || systems.contains(.ptbxlSubclass))
+        }
+        return Set(concepts.filter { !isAggregate($0) && $0.category != .overall && $0.category != .technical }.map(\.id))
     }
 
     /// The statement for one record.

@@ -91,6 +91,15 @@ enum MeasurementPipelineFixture {
         #expect(OverallStatementRule().statement(findings: rax, deciding: ["RAXIS", "SR"], measurements: m, quality: 1) == .otherwiseNormal)
     }
 
+    @Test func parentsThatAreStatementsDecideAggregatesDoNot() throws {
+        let (concepts, _) = try DefaultKnowledge.concepts(in: nil)
+        let deciding = OverallStatementRule().decidingConcepts(concepts)
+        // Atrial fibrillation is the parent of its paroxysmal/persistent forms, inferior MI of its
+        // sub-territories, first-degree AV block of "long PR": all are statements of their own.
+        for id in ["AFIB", "IMI", "1AVB", "LVH", "PVC", "CLBBB", "VTACH"] { #expect(deciding.contains(id), "\(id)") }
+        for id in ["MI", "CD", "HYP", "STTC", "LAFB/LPFB", "_AVB", "NORM"] { #expect(!deciding.contains(id), "\(id)") }
+    }
+
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
         var findings = [Self.finding("IRBBB", 0.81, .definite), Self.finding("CRBBB", 0.66, .probable)]
         ConsistencyRules().apply(to: &findings)
