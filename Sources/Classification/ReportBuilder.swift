@@ -69,15 +69,28 @@ enum ReportBuilder {
     }
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
-    static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
+    static func top(
+        _ result: RecordResult, count: Int, deciding: Set<String>, rule: OverallStatementRule = OverallStatementRule()
+    ) -> [Finding] {
         // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
-        let reported = result.findings.filter { $0.qualifier != nil && $0.demotion == nil }
-        let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
+        let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
+        // Deciding findings first, and among them those that make the record abnormal or borderline
+        // before the minor ones and the normal statements, so the headline shows why the overall
+        // statement is what it is.
+        func rank(_ f: Finding) -> Int {
+            rule.normalConcepts.contains(f.conceptID) ? 2 : rule.minorConcepts.contains(f.conceptID) ? 1 : 0
+        }
+        let primary = reported.filter { deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+            .enumerated().sorted { a, b in
+                let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
+                return ra != rb ? ra < rb : a.offset < b.offset
+            }.map(\.element)
         // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
         // probability is not comparable with the calibrated ones.
-        let rest = reported.filter { !deciding.contains($0.conceptID) && !$0.isZeroShot } + reported.filter(\.isZeroShot)
-        // Deciding findings first; the chosen ones are then shown most probable first.
-        return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
+        let rest = reported.filter { !deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+            + reported.filter { result.findings[$0].isZeroShot }
+        // The chosen ones are shown most probable first (the findings' own order).
+        return (primary + rest).prefix(count).sorted().map { result.findings[$0] }
     }
 
     /// The `findings.csv` rows of one record.

@@ -100,6 +100,22 @@ enum MeasurementPipelineFixture {
         for id in ["MI", "CD", "HYP", "STTC", "LAFB/LPFB", "_AVB", "NORM"] { #expect(!deciding.contains(id), "\(id)") }
     }
 
+    /// The headline shows why a record is abnormal or borderline: findings that decide it come
+    /// before minor and normal statements, even when those are more probable.
+    @Test func theHeadlineNamesWhatMakesTheRecordAbnormal() throws {
+        let record = try ECGReader.read(try SharedData.url("ludb/data/10.hea"))
+        let findings = [
+            Self.finding("SR", 0.95, .definite), Self.finding("NAXIS", 0.71, .probable), Self.finding("SBRAD", 0.58, .possible),
+            Self.finding("1AVB", 0.45, .consider),
+        ]
+        let result = RecordResult(
+            recordID: "10", source: "ludb/data/10.hea", format: record.sourceFormat, samplingRate: record.samplingRate,
+            duration: record.duration, leadsPresent: record.standardLeads, measurements: .init(record: "10"), findings: findings,
+            overall: .borderline, quality: 1, warnings: [], record: record)
+        let top = ReportBuilder.top(result, count: 3, deciding: ["SR", "NAXIS", "SBRAD", "1AVB"]).map(\.conceptID)
+        #expect(top == ["SR", "SBRAD", "1AVB"])
+    }
+
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
         var findings = [Self.finding("IRBBB", 0.81, .definite), Self.finding("CRBBB", 0.66, .probable)]
         ConsistencyRules().apply(to: &findings)
