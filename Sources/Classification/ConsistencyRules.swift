@@ -12,7 +12,7 @@ import Knowledge
 /// - **subsumption**: a more specific statement makes a general one redundant (sinus bradycardia
 ///   states the rhythm, so "sinus rhythm" is not stated beside it; complete left bundle branch
 ///   block names the side of a "bundle branch block"); only when the specific one is stated at
-///   least "probable".
+///   least "probable" or is at least as probable as the general one.
 ///
 /// When two excluding findings rest on the same satisfied measurements and their probabilities
 /// are within `undecidedMargin`, neither is better supported and neither is stated (both are
@@ -201,10 +201,12 @@ public struct ConsistencyRules: Sendable {
             kept[id] = i
         }
         for rule in subsumptions {
-            // Only a specific finding stated at least "probable" (or "borderline") takes the general
-            // statement's place: "sinus rhythm" stays beside a mere "possible sinus bradycardia".
-            guard let s = kept[rule.specific], let g = kept[rule.general], let q = findings[s].qualifier,
-                q == .definite || q == .probable || q == .borderline, findings[s].demotion == nil
+            // Only a specific finding stated at least "probable" (or "borderline"), or at least as
+            // probable as the general one, takes its place: "sinus rhythm" stays beside a mere
+            // "possible sinus bradycardia".
+            guard let s = kept[rule.specific], let g = kept[rule.general], let q = findings[s].qualifier, q != .consider,
+                q == .definite || q == .probable || q == .borderline || findings[s].probability >= findings[g].probability,
+                findings[s].demotion == nil
             else { continue }
             Self.demote(&findings[g], by: findings[s], reason: rule.reason, subsumed: true)
         }

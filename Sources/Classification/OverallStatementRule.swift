@@ -25,10 +25,11 @@ public struct OverallStatementRule: Sendable {
 
     /// The defaults: normal ECG, sinus rhythm and the normal axis types (normal, vertical, left
     /// type −30…30°) state normality; sinus brady-/tachycardia, sinus arrhythmia and the right axis
-    /// type (90…120°, normal in the young) leave an ECG otherwise normal.
+    /// type (90…120°, normal in the young) and a bradycardia of unstated origin leave an ECG
+    /// otherwise normal.
     public init(
         normalConcepts: Set<String> = ["NORM", "SR", "NAXIS", "VAXIS", "LAXIS"],
-        minorConcepts: Set<String> = ["SBRAD", "STACH", "SARRH", "RAXIS"], minimumQuality: Double = 0.2
+        minorConcepts: Set<String> = ["SBRAD", "STACH", "SARRH", "BRADY", "RAXIS"], minimumQuality: Double = 0.2
     ) {
         self.normalConcepts = normalConcepts
         self.minorConcepts = minorConcepts

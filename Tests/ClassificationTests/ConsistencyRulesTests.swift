@@ -144,6 +144,10 @@ enum MeasurementPipelineFixture {
         var weak = [Self.finding("SR", 0.95, .definite), Self.finding("SBRAD", 0.58, .possible)]
         ConsistencyRules().apply(to: &weak)
         #expect(Self.stated(Self.byID(weak)["SR"]) && Self.stated(Self.byID(weak)["SBRAD"]))
+        // A possible sinus bradycardia that is more probable than "bradycardia" names its origin.
+        var brady = [Self.finding("SBRAD", 0.58, .possible), Self.finding("BRADY", 0.52, .possible)]
+        ConsistencyRules().apply(to: &brady)
+        #expect(Self.byID(brady)["BRADY"]?.demotion?.isSubsumed == true)
     }
 
     @Test func leftAndRightAxisDeviationExcludeEachOther() {
