@@ -206,7 +206,10 @@ enum ReportBuilder {
         }
         let measurements: [[String: Any]] = measurementRows.map { row in
             let value = result.measurements.value(forKey: row.key)
-            return ["name": row.name, "value": number(value, decimals: row.key == "rrIrregularity" ? 3 : 0), "unit": row.unit]
+            return [
+                "name": TemplateText(row.name), "value": TemplateText(number(value, decimals: row.key == "rrIrregularity" ? 3 : 0)),
+                "unit": TemplateText(row.unit),
+            ]
         }
         let leadRows: [[String: Any]] = availability.map { entry in
             let m = byLead[entry.lead]
@@ -216,19 +219,20 @@ enum ReportBuilder {
             case .unusable: status = "unusable"
             case .usable: status = m == nil ? "present" : "ok"
             }
-            let confidences: [String] = top.map { f in f.leadConfidence[entry.lead].map(p) ?? "—" }
+            let confidences: [TemplateText] = top.map { f in TemplateText(f.leadConfidence[entry.lead].map(p) ?? "—") }
             return [
-                "lead": entry.lead.name, "status": status, "absent": entry.availability == .absent,
-                "quality": m.map { NumberText.fixed($0.quality, 2) } ?? "—",
-                "r": number(m?.rAmplitude, decimals: 2), "s": number(m?.sAmplitude, decimals: 2),
-                "st": number(m?.stJ60, decimals: 2), "t": number(m?.tAmplitude, decimals: 2), "confidences": confidences,
+                "lead": TemplateText(entry.lead.name), "status": TemplateText(status), "absent": entry.availability == .absent,
+                "quality": TemplateText(m.map { NumberText.fixed($0.quality, 2) } ?? "—"),
+                "r": TemplateText(number(m?.rAmplitude, decimals: 2)), "s": TemplateText(number(m?.sAmplitude, decimals: 2)),
+                "st": TemplateText(number(m?.stJ60, decimals: 2)), "t": TemplateText(number(m?.tAmplitude, decimals: 2)),
+                "confidences": confidences,
             ]
         }
         let reported = result.reportedFindings
         let findings: [[String: Any]] = reported.filter { !$0.isZeroShot }.map { findingContext($0) }
         // Zero-shot scores are listed compactly (label and probability); their codes are in findings.csv.
         let zeroShot: [[String: Any]] = reported.filter(\.isZeroShot).map {
-            ["label": $0.label, "conceptID": $0.conceptID, "probability": p($0.probability)]
+            ["label": TemplateText($0.label), "conceptID": TemplateText($0.conceptID), "probability": TemplateText(p($0.probability))]
         }
         let statements: [[String: Any]] = top.map { ["phrase": phrase($0), "probability": p($0.probability)] }
         // Findings a consistency rule took out of the interpretation; a "consider" that was
@@ -260,13 +264,14 @@ enum ReportBuilder {
         let evidence: [[String: Any]] = f.evidence.map { e in
             [
                 // No empty "[]" after evidence without leads.
-                "text": e.text, "leads": e.leads.isEmpty ? false : e.leads.map(\.name).joined(separator: " "),
-                "cls": e.supports ? "ev-for" : "ev-against", "sign": e.supports ? "+" : "−",
+                "text": TemplateText(e.text), "leads": e.leads.isEmpty ? false : e.leads.map(\.name).joined(separator: " "),
+                "cls": TemplateText(e.supports ? "ev-for" : "ev-against"), "sign": TemplateText(e.supports ? "+" : "−"),
             ]
         }
         var context: [String: Any] = [
-            "phrase": phrase(f), "conceptID": f.conceptID, "label": f.label, "probability": p(f.probability),
-            "snomed": snomed, "scp": scp, "other": other, "evidence": evidence,
+            "phrase": TemplateText(phrase(f)), "conceptID": TemplateText(f.conceptID), "label": TemplateText(f.label),
+            "probability": TemplateText(p(f.probability)), "snomed": snomed.map(TemplateText.init), "scp": scp.map(TemplateText.init),
+            "other": other.map(TemplateText.init), "evidence": evidence,
         ]
         if let d = f.demotion {
             context["demotion"] = [

@@ -67,3 +67,18 @@ public struct HTMLRenderer: Sendable {
         return text
     }
 }
+
+/// A text value for a Mustache context that renders without the generic path's dynamic casts
+/// (`String(describing:)` and the optional check run for every plain `String`); `{{value}}` still
+/// escapes it. Meant for the many leaf cells of a record page (measurements, per-lead rows).
+public struct TemplateText: MustacheCustomRenderable, Sendable, CustomStringConvertible {
+    /// The text.
+    public var renderText: String
+
+    public init(_ text: String) { renderText = text }
+
+    /// Never a null object: a section on it renders.
+    public var isNull: Bool { false }
+
+    public var description: String { renderText }
+}
