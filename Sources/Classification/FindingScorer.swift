@@ -60,6 +60,16 @@ public struct FindingScorer: Sendable {
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
+    /// Orders qualifiers from weakest to strongest ("borderline" ranks with "possible").
+    static func strength(_ q: Qualifier) -> Int {
+        switch q {
+        case .consider: 0
+        case .possible, .borderline: 1
+        case .probable: 2
+        case .definite: 3
+        }
+    }
+
     /// What is computed once per record for all its concepts.
     struct RecordFacts {
         var usableList: [StandardLead]
@@ -125,6 +135,14 @@ public struct FindingScorer: Sendable {
                 supports: encoder.probability >= bands.possible))
         let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < margin }
         var qualifier = bands.qualifier(for: probability, nearBound: nearBound)
+        // A finding whose defining measurement is violated is not stated, however sure the encoder
+        // is (complete LBBB with a QRS of 116 ms): at most "possible" when the value lies within
+        // the borderline margin of the bound, "consider" otherwise.
+        if let q = qualifier, outcomes.contains(where: { $0.satisfied == false }) {
+            let nearMiss = outcomes.allSatisfy { $0.satisfied != false || $0.margin < margin }
+            let cap: Qualifier = nearMiss ? .possible : .consider
+            if Self.strength(q) > Self.strength(cap) { qualifier = cap }
+        }
         // A zero-shot score stands on its own only when the ontology's criteria confirm it.
         let confirmed = !outcomes.isEmpty && outcomes.allSatisfy { $0.satisfied == true }
         let zeroShot = !encoder.conceptCalibrated && !confirmed
