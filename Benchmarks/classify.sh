@@ -2,7 +2,7 @@
 # End-to-end classification throughput and memory on the 1,625 PTB-XL records of
 # ../shared/data/ptbxl/records100: read, measure, encode, score every concept, write findings.csv,
 # summary.csv and one HTML page per record. Targets: ≥ 200 records/s on 2 cores, peak RSS ≤ 300 MB,
-# with all leads and with --leads I.
+# with all leads and with --leads I. Prints CPU ms/record (user+sys): compare that on a shared machine.
 #
 #   Benchmarks/classify.sh [--model FILE.safetensors]   (default: the embedded model)
 set -euo pipefail
@@ -41,3 +41,12 @@ for leads in "" "I"; do
                  printf "  leads=%s: %d records in %.2f s wall → %.1f records/s; CPU %.2f s user + %.2f s sys = %.2f ms/record → %.0f records/s on %d free cores; peak RSS %.1f MB (load %s)\n",
                         l, n, e - s, n / (e - s), u, y, cpu, cores * 1000 / cpu, cores, rss / 1024, load }'
 done
+
+# Why 100 Hz records are delineated at 500 Hz: LUDB brought down to 100 Hz, measured at each
+# analysis rate against the same records at their native 500 Hz (interval errors and CPU time).
+ludb=${KMERL_SHARED_DATA:-$(cd ../.. && pwd)/shared/data}/ludb/data
+if [ -d "$ludb" ]; then
+    echo "== analysis rate of 100 Hz records (bench-classify-rate)"
+    swift build -c release --product bench-classify-rate >/dev/null
+    "$(swift build -c release --show-bin-path)/bench-classify-rate" "$ludb" --rates 500,250
+fi
