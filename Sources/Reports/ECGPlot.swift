@@ -254,6 +254,8 @@ public struct ECGPlot: Sendable {
 public enum HTML {
     /// `text` with `& < > " '` replaced by entities.
     public static func escape(_ text: String) -> String {
+        // Most texts need nothing: one pass over the bytes, no copy.
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -45,6 +45,10 @@ import Testing
         #expect(!html.contains("<img src=x"))
         #expect(html.contains("QRS &amp; &quot;duration&quot;"))
         #expect(html.contains(">142<"))
+        // The pragma line leaves nothing behind: the page starts with its doctype.
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(HTML.escape("a 'b' <c> & \"d\"") == "a &#39;b&#39; &lt;c&gt; &amp; &quot;d&quot;")
+        #expect(HTML.escape("QRS 142 ms ≥ 120 ms") == "QRS 142 ms ≥ 120 ms")
     }
 
     @Test func missingOverrideDirectoryIsAClearError() {
