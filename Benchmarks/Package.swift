@@ -26,6 +26,13 @@ let package = Package(
             ]
         ),
         .executableTarget(
+            name: "bench-classify-rate",
+            dependencies: [
+                .product(name: "ECGSignal", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl"),
+                .product(name: "ECGCore", package: "kmerl"),
+            ]
+        ),
+        .executableTarget(
             name: "bench-model",
             dependencies: [.product(name: "KMERLModel", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
         ),

@@ -63,6 +63,28 @@ public struct ModelConceptScorer: BatchConceptScorer {
         concepts.filter { queries[$0.id] != nil }
     }
 
+    public func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?] {
+        let embedding = model.embed(record)
+        var positions: [Int] = []
+        var wanted: [ConceptQuery] = []
+        positions.reserveCapacity(concepts.count)
+        wanted.reserveCapacity(concepts.count)
+        for (k, concept) in concepts.enumerated() {
+            guard let query = queries[concept.id] else { continue }
+            positions.append(k)
+            wanted.append(query)
+        }
+        var out = [EncoderScore?](repeating: nil, count: concepts.count)
+        let scored = model.score(embedding, concepts: wanted)
+        // `score` answers in the order asked; check the id anyway.
+        for (n, score) in scored.enumerated() where n < positions.count && score.id == wanted[n].id {
+            out[positions[n]] = EncoderScore(
+                probability: score.probability, similarity: score.similarity, leadProbability: LeadValues(score.perLead),
+                conceptCalibrated: score.hasConceptCalibration)
+        }
+        return out
+    }
+
     public func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore] {
         let embedding = model.embed(record)
         let wanted = concepts.compactMap { queries[$0.id] }
@@ -70,7 +92,7 @@ public struct ModelConceptScorer: BatchConceptScorer {
         out.reserveCapacity(wanted.count)
         for score in model.score(embedding, concepts: wanted) {
             out[score.id] = EncoderScore(
-                probability: score.probability, similarity: score.similarity, perLead: score.perLead,
+                probability: score.probability, similarity: score.similarity, leadProbability: LeadValues(score.perLead),
                 conceptCalibrated: score.hasConceptCalibration)
         }
         return out

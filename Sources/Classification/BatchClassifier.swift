@@ -29,6 +29,8 @@ public struct BatchClassifier: Sendable {
     /// The knowledge base's version, for run.json.
     public let knowledgeBaseVersion: String
     let renderer: HTMLRenderer
+    /// Preformatted `concept_id,label,codes` cells of findings.csv, by concept id.
+    let conceptCells: [String: [UInt8]]
 
     /// Wires a batch from its parts.
     public init(classifier: RecordClassifier, store: (any BatchResultStore)?, knowledgeBaseVersion: String) throws {
@@ -36,6 +38,7 @@ public struct BatchClassifier: Sendable {
         self.store = store
         self.knowledgeBaseVersion = knowledgeBaseVersion
         self.renderer = try HTMLRenderer(overrides: classifier.options.templates)
+        self.conceptCells = ReportBuilder.conceptCells(classifier.concepts, codes: classifier.codes)
     }
 
     /// The options the batch runs with.
@@ -100,7 +103,8 @@ public struct BatchClassifier: Sendable {
             durations.add(item.durations)
             if item.outcome.isOK { processed += 1 } else { failed += 1 }
             if item.abnormal { abnormal += 1 }
-            pendingStore.append(item.stored)
+            // Without a knowledge base nothing is kept, so memory stays flat in the folder's size.
+            if store != nil { pendingStore.append(item.stored) }
             if pendingStore.count >= 64, let store {
                 let t = clock.now
                 try store.storeResults(pendingStore, runID: runID)
@@ -116,6 +120,7 @@ public struct BatchClassifier: Sendable {
             let classifier = self.classifier
             let renderer = self.renderer
             let storing = self.store != nil
+            let conceptCells = self.conceptCells
             let options = self.options
             let staging = output.staging
             func submit() {
@@ -124,7 +129,8 @@ public struct BatchClassifier: Sendable {
                     let input = ordered[i]
                     let page = pages[i]
                     group.addTask {
-                        Self.process(index: i, input: input, page: page, classifier: classifier, renderer: renderer, staging: staging, storing: storing)
+                        Self.process(index: i, input: input, page: page, classifier: classifier, renderer: renderer, staging: staging, storing: storing,
+                            conceptCells: conceptCells)
                     }
                     next += 1
                 }
@@ -199,7 +205,8 @@ public struct BatchClassifier: Sendable {
 
     /// Classifies one input and renders its page; a failure becomes a failed outcome, not an error.
     static func process(
-        index: Int, input: BatchInput, page: String, classifier: RecordClassifier, renderer: HTMLRenderer, staging: URL, storing: Bool
+        index: Int, input: BatchInput, page: String, classifier: RecordClassifier, renderer: HTMLRenderer, staging: URL, storing: Bool,
+        conceptCells: [String: [UInt8]] = [:]
     ) -> Processed {
         var timings = RecordTimings()
         var durations = StageDurations()
@@ -210,14 +217,16 @@ public struct BatchClassifier: Sendable {
             durations.score = timings.score
             let clock = ContinuousClock()
             let start = clock.now
-            let top = ReportBuilder.top(result, count: classifier.options.topFindings, deciding: classifier.deciding)
+            let top = ReportBuilder.top(
+                result, count: classifier.options.topFindings, deciding: classifier.deciding, rule: classifier.rule)
             let context = ReportBuilder.recordContext(result, top: top, modelVersion: classifier.scorer.version)
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"
-            try OutputDirectory.writeAtomically(Data(html.utf8), to: staging.appendingPathComponent(relative))
+            // Straight into the staging folder: it is renamed into place as a whole at the end.
+            try OutputDirectory.writeStaged(html, to: staging.appendingPathComponent(relative))
             var findingLines: [UInt8] = []
             findingLines.reserveCapacity(result.findings.count * 160)
-            for row in ReportBuilder.findingRows(result) { CSV.appendLine(row, to: &findingLines) }
+            ReportBuilder.appendFindingLines(result, conceptCells: conceptCells, to: &findingLines)
             let summaryRow = ReportBuilder.summaryRow(result, top: top)
             durations.render = (clock.now - start).seconds
             var measurements = result.measurements
@@ -226,9 +235,10 @@ public struct BatchClassifier: Sendable {
                 recordID: result.recordID, source: result.source, status: "ok", format: result.format.rawValue,
                 leadsPresent: ReportBuilder.leadsText(result.leadsPresent), overall: result.overall.rawValue, quality: result.quality,
                 measurementsJSON: storing ? json(measurements) : nil, findingsJSON: storing ? json(result.reportedFindings) : nil,
-                reported: result.reportedFindings.map {
-                    .init(conceptID: $0.conceptID, probability: $0.probability, qualifier: ReportBuilder.qualifierText($0.qualifier))
-                })
+                reported: storing
+                    ? result.reportedFindings.map {
+                        .init(conceptID: $0.conceptID, probability: $0.probability, qualifier: ReportBuilder.qualifierText($0.qualifier))
+                    } : [])
             let topPairs = top.map { (phrase: ReportBuilder.phrase($0), probability: $0.probability) }
             return Processed(
                 index: index, findingLines: findingLines, summaryRow: summaryRow,

@@ -175,7 +175,8 @@ public enum CriteriaEvaluation {
     /// Evidence text and polarity for one outcome, e.g. "QRS duration 142 ms ≥ 120 ms".
     public static func evidence(for outcome: CriterionOutcome) -> Evidence {
         let c = outcome.criterion
-        let name = name(of: c.measurement)
+        // A lead-level criterion tied to named leads says where it was looked for ("R amplitude in V1").
+        let name = name(of: c.measurement) + (c.leads.isEmpty ? "" : " in " + c.leads.map(\.name).joined(separator: ", "))
         let unit = c.unit == "deg" ? "°" : " " + c.unit
         let bound: String
         switch (c.minimum, c.maximum) {

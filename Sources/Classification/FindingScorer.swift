@@ -10,18 +10,29 @@ public struct EncoderScore: Sendable, Hashable {
     public var probability: Double
     /// Similarity between the record's and the concept's embeddings (cosine).
     public var similarity: Double
-    /// Calibrated probability from each present lead alone.
-    public var perLead: [StandardLead: Double]
+    /// Calibrated probability from each present lead alone, in fixed lead slots.
+    public var leadProbability: LeadValues
     /// `false` when the concept has no calibration of its own (a zero-shot score through the
     /// model's global calibration): such a finding is at most "consider" and does not decide the
     /// overall statement.
     public var conceptCalibrated: Bool
 
     public init(probability: Double, similarity: Double, perLead: [StandardLead: Double] = [:], conceptCalibrated: Bool = true) {
+        self.init(probability: probability, similarity: similarity, leadProbability: LeadValues(perLead), conceptCalibrated: conceptCalibrated)
+    }
+
+    /// A score with its per-lead probabilities in fixed lead slots.
+    public init(probability: Double, similarity: Double, leadProbability: LeadValues, conceptCalibrated: Bool = true) {
         self.probability = probability
         self.similarity = similarity
-        self.perLead = perLead
+        self.leadProbability = leadProbability
         self.conceptCalibrated = conceptCalibrated
+    }
+
+    /// Calibrated probability from each present lead alone (a dictionary view of `leadProbability`).
+    public var perLead: [StandardLead: Double] {
+        get { leadProbability.dictionary }
+        set { leadProbability = LeadValues(newValue) }
     }
 }
 
@@ -49,16 +60,30 @@ public struct FindingScorer: Sendable {
 
     static func sigmoid(_ x: Double) -> Double { 1 / (1 + exp(-x)) }
 
+    /// Orders qualifiers from weakest to strongest ("borderline" ranks with "possible").
+    static func strength(_ q: Qualifier) -> Int {
+        switch q {
+        case .consider: 0
+        case .possible, .borderline: 1
+        case .probable: 2
+        case .definite: 3
+        }
+    }
+
     /// What is computed once per record for all its concepts.
     struct RecordFacts {
         var usableList: [StandardLead]
-        var usable: Set<StandardLead>
-        var measured: Set<StandardLead>
+        /// Per lead slot: analysed (status ok).
+        var usable: [Bool]
+        /// Per lead slot: the signal layer has a measurement entry for it.
+        var measured: [Bool]
 
         init(_ measurements: RecordMeasurements) {
             usableList = CriteriaEvaluation.usableLeads(measurements)
-            usable = Set(usableList)
-            measured = Set(measurements.leads.compactMap(\.lead.standardLead))
+            usable = Array(repeating: false, count: StandardLead.allCases.count)
+            measured = usable
+            for lead in usableList { usable[lead.rawValue] = true }
+            for m in measurements.leads { if let lead = m.lead.standardLead { measured[lead.rawValue] = true } }
         }
     }
 
@@ -66,38 +91,41 @@ public struct FindingScorer: Sendable {
     public func finding(
         for concept: Concept, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead]
     ) -> Finding {
-        finding(for: concept, encoder: encoder, measurements: measurements, leadsPresent: leadsPresent, facts: RecordFacts(measurements))
+        finding(
+            for: concept, codes: concept.codesText, encoder: encoder, measurements: measurements, leadsPresent: leadsPresent,
+            facts: RecordFacts(measurements))
     }
 
     func finding(
-        for concept: Concept, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead], facts: RecordFacts
+        for concept: Concept, codes: String, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead],
+        facts: RecordFacts
     ) -> Finding {
         let outcomes = concept.criteria.isEmpty ? [] : CriteriaEvaluation.evaluate(concept, measurements: measurements, usableLeads: facts.usableList)
-        let shift = outcomes.reduce(0) { $0 + $1.logOddsShift(borderlineMargin: bands.borderlineMargin) }
+        let margin = bands.borderlineMargin
+        let shifts = outcomes.map { $0.logOddsShift(borderlineMargin: margin) }
+        let shift = shifts.reduce(0, +)
         let probability = Self.sigmoid(Self.logit(encoder.probability) + shift)
-        let usable = facts.usable
-        let measuredLeads = facts.measured
-        var perLead: [StandardLead: Double] = [:]
+        // Lead-level criteria speak only for the leads they were found in (or against every lead
+        // when violated); record-level ones for every lead.
+        let leadLevel = outcomes.map { CriteriaEvaluation.leadKeys.contains($0.criterion.measurement) }
+        var perLead = LeadValues()
         for lead in leadsPresent {
             // A lead the signal layer did not see (no measurement entry) is judged by the encoder alone.
-            guard usable.contains(lead) || !measuredLeads.contains(lead) else { continue }
-            let single = encoder.perLead[lead] ?? encoder.probability
+            guard facts.usable[lead.rawValue] || !facts.measured[lead.rawValue] else { continue }
+            let single = encoder.leadProbability[lead] ?? encoder.probability
             var leadShift = 0.0
-            for outcome in outcomes {
-                // Lead-level criteria speak only for the leads they were found in.
-                if CriteriaEvaluation.leadKeys.contains(outcome.criterion.measurement) {
+            for (k, outcome) in outcomes.enumerated() {
+                if leadLevel[k] {
                     guard outcome.satisfied != nil else { continue }
-                    if outcome.leads.contains(lead) || outcome.satisfied == false {
-                        leadShift += outcome.logOddsShift(borderlineMargin: bands.borderlineMargin)
-                    }
+                    if outcome.satisfied == false || outcome.leads.contains(lead) { leadShift += shifts[k] }
                 } else {
-                    leadShift += outcome.logOddsShift(borderlineMargin: bands.borderlineMargin)
+                    leadShift += shifts[k]
                 }
             }
             perLead[lead] = Self.sigmoid(Self.logit(single) + leadShift)
         }
         var evidence = outcomes.map(CriteriaEvaluation.evidence(for:))
-        let supportingLeads = perLead.filter { $0.value >= bands.possible }.map(\.key).sorted()
+        let supportingLeads = StandardLead.allCases.filter { (perLead[$0] ?? 0) >= bands.possible }
         evidence.append(
             Evidence(
                 kind: "encoder",
@@ -105,15 +133,23 @@ public struct FindingScorer: Sendable {
                     + (encoder.conceptCalibrated ? "" : "; zero-shot: the concept has no calibration of its own"),
                 leads: supportingLeads,
                 supports: encoder.probability >= bands.possible))
-        let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < bands.borderlineMargin }
+        let nearBound = outcomes.contains { $0.satisfied == true && $0.margin < margin }
         var qualifier = bands.qualifier(for: probability, nearBound: nearBound)
+        // A finding whose defining measurement is violated is not stated, however sure the encoder
+        // is (complete LBBB with a QRS of 116 ms): at most "possible" when the value lies within
+        // the borderline margin of the bound, "consider" otherwise.
+        if let q = qualifier, outcomes.contains(where: { $0.satisfied == false }) {
+            let nearMiss = outcomes.allSatisfy { $0.satisfied != false || $0.margin < margin }
+            let cap: Qualifier = nearMiss ? .possible : .consider
+            if Self.strength(q) > Self.strength(cap) { qualifier = cap }
+        }
         // A zero-shot score stands on its own only when the ontology's criteria confirm it.
         let confirmed = !outcomes.isEmpty && outcomes.allSatisfy { $0.satisfied == true }
         let zeroShot = !encoder.conceptCalibrated && !confirmed
         if zeroShot, qualifier != nil, qualifier != .borderline { qualifier = .consider }
         var finding = Finding(
-            conceptID: concept.id, label: concept.label, codes: concept.codesText, probability: probability,
-            qualifier: qualifier, perLead: perLead, evidence: evidence)
+            conceptID: concept.id, label: concept.label, codes: codes, probability: probability,
+            qualifier: qualifier, leadConfidence: perLead, evidence: evidence)
         finding.isZeroShot = zeroShot
         return finding
     }

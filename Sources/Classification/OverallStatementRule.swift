@@ -12,9 +12,9 @@ import Knowledge
 /// - otherwise normal: only minor findings (sinus bradycardia, sinus tachycardia, sinus arrhythmia);
 /// - normal: nothing reported beyond normal statements.
 ///
-/// Aggregate concepts (the PTB-XL superclasses and subclasses, i.e. parents of other scored
-/// concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
-/// listed but do not decide the statement.
+/// Aggregate concepts (the PTB-XL superclasses and subclasses that group other concepts), overall and technical concepts, and unconfirmed zero-shot findings are scored and
+/// listed but do not decide the statement; neither do findings demoted by a consistency rule
+/// (`ConsistencyRules`), which a better-supported finding excludes.
 public struct OverallStatementRule: Sendable {
     /// Concepts that state normality (`NORM`, `SR`).
     public var normalConcepts: Set<String>
@@ -23,17 +23,34 @@ public struct OverallStatementRule: Sendable {
     /// Overall quality below which the record is uninterpretable.
     public var minimumQuality: Double
 
-    public init(normalConcepts: Set<String> = ["NORM", "SR"], minorConcepts: Set<String> = ["SBRAD", "STACH", "SARRH"], minimumQuality: Double = 0.2) {
+    /// The defaults: normal ECG, sinus rhythm and the normal axis types (normal, vertical, left
+    /// type −30…30°) state normality; sinus brady-/tachycardia, sinus arrhythmia and the right axis
+    /// type (90…120°, normal in the young) and a bradycardia of unstated origin leave an ECG
+    /// otherwise normal.
+    public init(
+        normalConcepts: Set<String> = ["NORM", "SR", "NAXIS", "VAXIS", "LAXIS"],
+        minorConcepts: Set<String> = ["SBRAD", "STACH", "SARRH", "BRADY", "RAXIS"], minimumQuality: Double = 0.2
+    ) {
         self.normalConcepts = normalConcepts
         self.minorConcepts = minorConcepts
         self.minimumQuality = minimumQuality
     }
 
-    /// The concepts that decide the statement: leaves of the scored set, not overall or technical.
+    /// The concepts that decide the statement: all but the aggregates, overall and technical ones.
+    ///
+    /// An aggregate is a PTB-XL superclass or subclass grouping other concepts (`MI`, `CD`,
+    /// `LAFB/LPFB`, `_AVB` …): a parent of another concept with a PTB-XL class code and no SCP-ECG
+    /// statement of its own. A parent that is itself a statement (atrial fibrillation over its
+    /// paroxysmal and persistent forms, inferior MI over its sub-territories, first-degree AV block)
+    /// decides like any other finding.
     public func decidingConcepts(_ concepts: [Concept]) -> Set<String> {
         let parents = Set(concepts.flatMap(\.parents))
-        return Set(
-            concepts.filter { !parents.contains($0.id) && $0.category != .overall && $0.category != .technical }.map(\.id))
+        func isAggregate(_ c: Concept) -> Bool {
+            guard parents.contains(c.id) else { return false }
+            let systems = Set(c.codes.map(\.system))
+            return !systems.contains(.scp) && (systems.contains(.ptbxlClass) || systems.contains(.ptbxlSubclass))
+        }
+        return Set(concepts.filter { !isAggregate($0) && $0.category != .overall && $0.category != .technical }.map(\.id))
     }
 
     /// The statement for one record.
@@ -41,7 +58,7 @@ public struct OverallStatementRule: Sendable {
         let usable = measurements.leads.contains { $0.status == .ok }
         if !usable || measurements.beats.isEmpty || quality < minimumQuality { return .uninterpretable }
         let reported = findings.filter {
-            $0.qualifier != nil && !$0.isZeroShot && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID)
+            $0.qualifier != nil && !$0.isZeroShot && $0.demotion == nil && deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID)
         }
         let major = reported.filter { !minorConcepts.contains($0.conceptID) }
         if major.contains(where: { $0.qualifier == .definite || $0.qualifier == .probable }) { return .abnormal }

@@ -25,9 +25,17 @@ public protocol BatchConceptScorer: Sendable {
     func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore]
     /// Whether the concept has a calibration of its own (fitted on labelled data).
     func isCalibrated(_ conceptID: String) -> Bool
+    /// The score of each of `concepts`, in their order (`nil` where the model has none).
+    func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?]
 }
 
 extension BatchConceptScorer {
+    /// By default the scores by id, put in order.
+    public func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?] {
+        let scores = try self.scores(for: record, concepts: concepts)
+        return concepts.map { scores[$0.id] }
+    }
+
     /// Every concept is calibrated unless the scorer says otherwise.
     public func isCalibrated(_ conceptID: String) -> Bool { true }
 }
@@ -50,7 +58,11 @@ public struct RecordClassifier: Sendable {
     public let options: ClassifyOptions
     let findingScorer: FindingScorer
     let rule: OverallStatementRule
+    /// The clinical consistency rules between findings.
+    public let consistency: ConsistencyRules
     let deciding: Set<String>
+    /// `Concept.codesText` of each of `concepts`, computed once.
+    let codes: [String]
 
     /// The error thrown for a record that cannot be classified (names the file).
     public struct RecordError: Error, CustomStringConvertible, LocalizedError {
@@ -63,7 +75,8 @@ public struct RecordClassifier: Sendable {
     /// Prepares classification of `concepts` (those `scorer` can score, restricted to `options.concepts`).
     public init(
         reader: any BatchRecordReader, measurer: any BatchRecordMeasurer, scorer: any BatchConceptScorer,
-        concepts: [Concept], options: ClassifyOptions, rule: OverallStatementRule = OverallStatementRule()
+        concepts: [Concept], options: ClassifyOptions, rule: OverallStatementRule = OverallStatementRule(),
+        consistency: ConsistencyRules = ConsistencyRules()
     ) throws {
         var chosen = concepts
         if let wanted = options.concepts {
@@ -83,9 +96,11 @@ public struct RecordClassifier: Sendable {
         self.measurer = measurer
         self.scorer = scorer
         self.concepts = chosen
+        self.codes = chosen.map(\.codesText)
         self.options = options
         self.findingScorer = FindingScorer(bands: options.bands)
         self.rule = rule
+        self.consistency = consistency
         // Aggregates are judged against the whole ontology, so that a parent stays an aggregate
         // even when --concepts leaves out its children.
         self.deciding = rule.decidingConcepts(concepts).intersection(chosen.map(\.id))
@@ -111,20 +126,26 @@ public struct RecordClassifier: Sendable {
         let measurements = try measurer.measure(record)
         timings.measure = (clock.now - start).seconds
         start = clock.now
-        let scores = try scorer.scores(for: record, concepts: concepts)
+        let scores = try scorer.orderedScores(for: record, concepts: concepts)
         let present = record.standardLeads
         let facts = FindingScorer.RecordFacts(measurements)
         var findings: [Finding] = []
         findings.reserveCapacity(concepts.count)
-        for concept in concepts {
-            guard let score = scores[concept.id] else { continue }
-            findings.append(findingScorer.finding(for: concept, encoder: score, measurements: measurements, leadsPresent: present, facts: facts))
+        for (k, concept) in concepts.enumerated() {
+            guard k < scores.count, let score = scores[k] else { continue }
+            findings.append(
+                findingScorer.finding(
+                    for: concept, codes: codes[k], encoder: score, measurements: measurements, leadsPresent: present, facts: facts))
         }
         findings.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.conceptID < $1.conceptID }
         timings.score = (clock.now - start).seconds
         let presentMeasurements = measurements.leads.filter { $0.lead.standardLead != nil }
         let quality = presentMeasurements.isEmpty ? 0 : presentMeasurements.map(\.quality).reduce(0, +) / Double(presentMeasurements.count)
+        // No two contradictory findings are stated: the weaker is demoted before the overall
+        // statement is decided, and "normal ECG" is not stated in an abnormal record.
+        consistency.apply(to: &findings)
         let overall = rule.statement(findings: findings, deciding: deciding, measurements: measurements, quality: quality)
+        consistency.demoteNormal(in: &findings, overall: overall, deciding: deciding, rule: rule)
         return RecordResult(
             recordID: record.id.isEmpty ? input.id : record.id, source: input.primary.path, format: record.sourceFormat,
             samplingRate: record.samplingRate, duration: record.duration, leadsPresent: present, measurements: measurements,

@@ -69,14 +69,28 @@ enum ReportBuilder {
     }
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
-    static func top(_ result: RecordResult, count: Int, deciding: Set<String>) -> [Finding] {
-        let reported = result.findings.filter { $0.qualifier != nil }
-        let primary = reported.filter { deciding.contains($0.conceptID) && !$0.isZeroShot }
+    static func top(
+        _ result: RecordResult, count: Int, deciding: Set<String>, rule: OverallStatementRule = OverallStatementRule()
+    ) -> [Finding] {
+        // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
+        let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
+        // Deciding findings first, and among them those that make the record abnormal or borderline
+        // before the minor ones and the normal statements, so the headline shows why the overall
+        // statement is what it is.
+        func rank(_ f: Finding) -> Int {
+            rule.normalConcepts.contains(f.conceptID) ? 2 : rule.minorConcepts.contains(f.conceptID) ? 1 : 0
+        }
+        let primary = reported.filter { deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+            .enumerated().sorted { a, b in
+                let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
+                return ra != rb ? ra < rb : a.offset < b.offset
+            }.map(\.element)
         // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
         // probability is not comparable with the calibrated ones.
-        let rest = reported.filter { !deciding.contains($0.conceptID) && !$0.isZeroShot } + reported.filter(\.isZeroShot)
-        // Deciding findings first; the chosen ones are then shown most probable first.
-        return Array((primary + rest).prefix(count)).sorted { $0.probability > $1.probability }
+        let rest = reported.filter { !deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+            + reported.filter { result.findings[$0].isZeroShot }
+        // The chosen ones are shown most probable first (the findings' own order).
+        return (primary + rest).prefix(count).sorted().map { result.findings[$0] }
     }
 
     /// The `findings.csv` rows of one record.
@@ -87,8 +101,55 @@ enum ReportBuilder {
                 .text(result.recordID), .text(f.conceptID), .text(f.label), .text(f.codes), .number(f.probability, decimals: 4),
                 .text(qualifierText(f.qualifier)), .text(present),
             ]
-            for lead in StandardLead.allCases { row.append(.number(f.perLead[lead], decimals: 4)) }
+            for lead in StandardLead.allCases { row.append(.number(f.leadConfidence[lead], decimals: 4)) }
             return row
+        }
+    }
+
+    /// The formatted `concept_id,label,codes` cells of each concept, computed once per batch so that
+    /// the 168 rows of a record repeat no text formatting.
+    static func conceptCells(_ concepts: [Concept], codes: [String]) -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for (k, concept) in concepts.enumerated() {
+            var bytes: [UInt8] = []
+            CSV.appendLine([.text(concept.id), .text(concept.label), .text(codes[k])], to: &bytes)
+            bytes.removeLast()  // the line break
+            out[concept.id] = bytes
+        }
+        return out
+    }
+
+    /// Appends the `findings.csv` lines of one record (the same bytes as `findingRows` through
+    /// `CSV.appendLine`), using the concepts' preformatted cells.
+    static func appendFindingLines(_ result: RecordResult, conceptCells: [String: [UInt8]], to bytes: inout [UInt8]) {
+        var id: [UInt8] = []
+        CSV.append(.text(result.recordID), to: &id)
+        var present: [UInt8] = []
+        CSV.append(.text(leadsText(result.leadsPresent)), to: &present)
+        let comma = UInt8(ascii: ",")
+        for f in result.findings {
+            bytes.append(contentsOf: id)
+            bytes.append(comma)
+            if let cells = conceptCells[f.conceptID] {
+                bytes.append(contentsOf: cells)
+            } else {
+                CSV.append(.text(f.conceptID), to: &bytes)
+                bytes.append(comma)
+                CSV.append(.text(f.label), to: &bytes)
+                bytes.append(comma)
+                CSV.append(.text(f.codes), to: &bytes)
+            }
+            bytes.append(comma)
+            CSV.append(.number(f.probability, decimals: 4), to: &bytes)
+            bytes.append(comma)
+            CSV.append(.text(qualifierText(f.qualifier)), to: &bytes)
+            bytes.append(comma)
+            bytes.append(contentsOf: present)
+            for lead in StandardLead.allCases {
+                bytes.append(comma)
+                if let v = f.leadConfidence[lead], v.isFinite { NumberText.append(v, decimals: 4, trimZeros: true, to: &bytes) }
+            }
+            bytes.append(0x0A)
         }
     }
 
@@ -130,7 +191,7 @@ enum ReportBuilder {
             if state.availability == .unusable {
                 caption = "unusable" + (state.reasons.isEmpty ? "" : ": " + state.reasons.joined(separator: ", "))
             } else {
-                caption = top.map { f in "\(f.conceptID) " + (f.perLead[lead].map(p) ?? "–") }.joined(separator: " · ")
+                caption = top.map { f in "\(f.conceptID) " + (f.leadConfidence[lead].map(p) ?? "–") }.joined(separator: " · ")
             }
             if signal.millivoltsPerUnit == nil { mvKnown = false }
             strips.append(
@@ -145,7 +206,10 @@ enum ReportBuilder {
         }
         let measurements: [[String: Any]] = measurementRows.map { row in
             let value = result.measurements.value(forKey: row.key)
-            return ["name": row.name, "value": number(value, decimals: row.key == "rrIrregularity" ? 3 : 0), "unit": row.unit]
+            return [
+                "name": TemplateText(row.name), "value": TemplateText(number(value, decimals: row.key == "rrIrregularity" ? 3 : 0)),
+                "unit": TemplateText(row.unit),
+            ]
         }
         let leadRows: [[String: Any]] = availability.map { entry in
             let m = byLead[entry.lead]
@@ -155,17 +219,28 @@ enum ReportBuilder {
             case .unusable: status = "unusable"
             case .usable: status = m == nil ? "present" : "ok"
             }
-            let confidences: [String] = top.map { f in f.perLead[entry.lead].map(p) ?? "—" }
+            let confidences: [TemplateText] = top.map { f in TemplateText(f.leadConfidence[entry.lead].map(p) ?? "—") }
             return [
-                "lead": entry.lead.name, "status": status, "absent": entry.availability == .absent,
-                "quality": m.map { NumberText.fixed($0.quality, 2) } ?? "—",
-                "r": number(m?.rAmplitude, decimals: 2), "s": number(m?.sAmplitude, decimals: 2),
-                "st": number(m?.stJ60, decimals: 2), "t": number(m?.tAmplitude, decimals: 2), "confidences": confidences,
+                "lead": TemplateText(entry.lead.name), "status": TemplateText(status), "absent": entry.availability == .absent,
+                "quality": TemplateText(m.map { NumberText.fixed($0.quality, 2) } ?? "—"),
+                "r": TemplateText(number(m?.rAmplitude, decimals: 2)), "s": TemplateText(number(m?.sAmplitude, decimals: 2)),
+                "st": TemplateText(number(m?.stJ60, decimals: 2)), "t": TemplateText(number(m?.tAmplitude, decimals: 2)),
+                "confidences": confidences,
             ]
         }
-        let findings: [[String: Any]] = result.reportedFindings.filter { !$0.isZeroShot }.map { findingContext($0) }
-        let zeroShot: [[String: Any]] = result.reportedFindings.filter(\.isZeroShot).map { findingContext($0) }
+        let reported = result.reportedFindings
+        let findings: [[String: Any]] = reported.filter { !$0.isZeroShot }.map { findingContext($0) }
+        // Zero-shot scores are listed compactly (label and probability); their codes are in findings.csv.
+        let zeroShot: [[String: Any]] = reported.filter(\.isZeroShot).map {
+            ["label": TemplateText($0.label), "conceptID": TemplateText($0.conceptID), "probability": TemplateText(p($0.probability))]
+        }
         let statements: [[String: Any]] = top.map { ["phrase": phrase($0), "probability": p($0.probability)] }
+        // Findings a consistency rule took out of the interpretation; a "consider" that was
+        // excluded is not worth a line of its own (it stays in the findings table).
+        let demoted: [[String: Any]] = reported.compactMap { f in
+            guard let d = f.demotion, d.from != .consider else { return nil }
+            return ["phrase": d.from.phrase(f.label), "probability": p(f.probability), "conceptID": f.conceptID, "explanation": d.explanation]
+        }
         return [
             "id": result.recordID, "source": result.source, "format": result.format.rawValue,
             "samplingRate": number(result.samplingRate), "duration": NumberText.fixed(result.duration, 1),
@@ -176,6 +251,7 @@ enum ReportBuilder {
             "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
             "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
             "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings, "zeroShot": zeroShot, "zeroShotCount": zeroShot.count, "hasZeroShot": !zeroShot.isEmpty,
+            "demoted": demoted, "hasDemoted": !demoted.isEmpty,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]
     }
@@ -187,14 +263,22 @@ enum ReportBuilder {
         let other = codes.filter { !$0.hasPrefix("SNOMED:") && !$0.hasPrefix("SCP:") }
         let evidence: [[String: Any]] = f.evidence.map { e in
             [
-                "text": e.text, "leads": e.leads.map(\.name).joined(separator: " "),
-                "cls": e.supports ? "ev-for" : "ev-against", "sign": e.supports ? "+" : "−",
+                // No empty "[]" after evidence without leads.
+                "text": TemplateText(e.text), "leads": e.leads.isEmpty ? false : e.leads.map(\.name).joined(separator: " "),
+                "cls": TemplateText(e.supports ? "ev-for" : "ev-against"), "sign": TemplateText(e.supports ? "+" : "−"),
             ]
         }
-        return [
-            "phrase": phrase(f), "conceptID": f.conceptID, "label": f.label, "probability": p(f.probability),
-            "snomed": snomed, "scp": scp, "other": other, "evidence": evidence,
+        var context: [String: Any] = [
+            "phrase": TemplateText(phrase(f)), "conceptID": TemplateText(f.conceptID), "label": TemplateText(f.label),
+            "probability": TemplateText(p(f.probability)), "snomed": snomed.map(TemplateText.init), "scp": scp.map(TemplateText.init),
+            "other": other.map(TemplateText.init), "evidence": evidence,
         ]
+        if let d = f.demotion {
+            context["demotion"] = [
+                "from": qualifierText(d.from), "by": d.byLabel, "subsumed": d.isSubsumed, "undecided": d.isUndecided,
+            ]
+        }
+        return context
     }
 }
 

@@ -59,33 +59,35 @@ public struct ECGPlot: Sendable {
             top += height
         }
         let height = max(top, 5)
-        var out = ""
+        // Built as bytes and decoded once: the traces are most of the text.
+        var out: [UInt8] = []
         out.reserveCapacity(strips.count * 12_000)
-        out += "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ecg\" width=\"\(f(width))mm\" height=\"\(f(height))mm\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"ECG, 25 mm/s, 10 mm/mV\">"
-        out += "<defs><pattern id=\"grid\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">"
-        out += "<path d=\"M1 0V5M2 0V5M3 0V5M4 0V5M0 1H5M0 2H5M0 3H5M0 4H5\" stroke=\"#f4c7c7\" stroke-width=\"0.08\"/>"
-        out += "<path d=\"M0 0V5M0 0H5\" stroke=\"#e58f8f\" stroke-width=\"0.18\"/></pattern></defs>"
-        out += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#fff\"/>"
-        out += "<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"url(#grid)\"/>"
+        func put(_ text: String) { out.append(contentsOf: text.utf8) }
+        put("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"ecg\" width=\"\(f(width))mm\" height=\"\(f(height))mm\" viewBox=\"0 0 \(f(width)) \(f(height))\" role=\"img\" aria-label=\"ECG, 25 mm/s, 10 mm/mV\">")
+        put("<defs><pattern id=\"grid\" width=\"5\" height=\"5\" patternUnits=\"userSpaceOnUse\">")
+        put("<path d=\"M1 0V5M2 0V5M3 0V5M4 0V5M0 1H5M0 2H5M0 3H5M0 4H5\" stroke=\"#f4c7c7\" stroke-width=\"0.08\"/>")
+        put("<path d=\"M0 0V5M0 0H5\" stroke=\"#e58f8f\" stroke-width=\"0.18\"/></pattern></defs>")
+        put("<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"#fff\"/>")
+        put("<rect x=\"0\" y=\"0\" width=\"\(f(width))\" height=\"\(f(height))\" fill=\"url(#grid)\"/>")
         for (index, strip) in strips.enumerated() {
             let layout = layouts[index]
             let baseline = layout.top + layout.height / 2 + 2
             // Calibration pulse: 1 mV (or 1 unit) high, 0.2 s wide.
             let pulse = strip.millivoltsPerUnit == nil ? unitGain : gain
-            out += "<path d=\"M1 \(f(baseline))H3V\(f(baseline - pulse))H8V\(f(baseline))H9.5\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.25\"/>"
-            out += "<clipPath id=\"c\(index)\"><rect x=\"\(f(Self.leftMargin))\" y=\"\(f(layout.top))\" width=\"\(f(width - Self.leftMargin))\" height=\"\(f(layout.height))\"/></clipPath>"
+            put("<path d=\"M1 \(f(baseline))H3V\(f(baseline - pulse))H8V\(f(baseline))H9.5\" fill=\"none\" stroke=\"#000\" stroke-width=\"0.25\"/>")
+            put("<clipPath id=\"c\(index)\"><rect x=\"\(f(Self.leftMargin))\" y=\"\(f(layout.top))\" width=\"\(f(width - Self.leftMargin))\" height=\"\(f(layout.height))\"/></clipPath>")
             let color = strip.isUsable ? "#000" : "#999"
-            out += "<g clip-path=\"url(#c\(index))\"><path transform=\"scale(0.1)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"3\" stroke-linejoin=\"round\" d=\""
+            put("<g clip-path=\"url(#c\(index))\"><path transform=\"scale(0.1)\" fill=\"none\" stroke=\"\(color)\" stroke-width=\"3\" stroke-linejoin=\"round\" d=\"")
             appendTrace(strip.samples, samplingRate: samplingRate, baseline: baseline, mid: layout.mid, gain: layout.gain, into: &out)
-            out += "\"/></g>"
+            put("\"/></g>")
             let caption = strip.caption.isEmpty ? "" : " — " + strip.caption
-            out += "<text x=\"\(f(Self.leftMargin + 1))\" y=\"\(f(layout.top + 3.5))\" font-size=\"3\" font-family=\"sans-serif\" fill=\"#0b3d91\"><tspan font-weight=\"bold\">\(HTML.escape(strip.lead))</tspan>\(HTML.escape(caption))</text>"
+            put("<text x=\"\(f(Self.leftMargin + 1))\" y=\"\(f(layout.top + 3.5))\" font-size=\"3\" font-family=\"sans-serif\" fill=\"#0b3d91\"><tspan font-weight=\"bold\">\(HTML.escape(strip.lead))</tspan>\(HTML.escape(caption))</text>")
             if index > 0 {
-                out += "<path d=\"M0 \(f(layout.top))H\(f(width))\" stroke=\"#c66\" stroke-width=\"0.3\"/>"
+                put("<path d=\"M0 \(f(layout.top))H\(f(width))\" stroke=\"#c66\" stroke-width=\"0.3\"/>")
             }
         }
-        out += "</svg>"
-        return out
+        put("</svg>")
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// The smallest and largest finite sample (0, 0 when none).
@@ -104,8 +106,16 @@ public struct ECGPlot: Sendable {
     /// text stays short and fast to write. Invalid samples break the line. Columns narrower than
     /// `resolution` keep their minimum and maximum, so QRS peaks survive the reduction.
     func appendTrace(_ samples: [Float], samplingRate: Double, baseline: Double, mid: Double, gain: Double, into out: inout String) {
+        var bytes: [UInt8] = []
+        appendTrace(samples, samplingRate: samplingRate, baseline: baseline, mid: mid, gain: gain, into: &bytes)
+        out += String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// `appendTrace` into a byte buffer (ASCII path data).
+    func appendTrace(_ samples: [Float], samplingRate: Double, baseline: Double, mid: Double, gain: Double, into out: inout [UInt8]) {
         guard samplingRate > 0, !samples.isEmpty else { return }
-        var writer = PathWriter(capacity: samples.count * 8)
+        var writer = PathWriter(bytes: out)
+        out = []
         let tenthsPerSample = speed / samplingRate * 10
         let perColumn = max(1, Int((resolution / (speed / samplingRate)).rounded(.down)))
         let left = Self.leftMargin * 10
@@ -144,7 +154,7 @@ public struct ECGPlot: Sendable {
                 start = end
             }
         }
-        out += String(decoding: writer.bytes, as: UTF8.self)
+        out = writer.bytes
     }
 
     /// Path data written as ASCII bytes: absolute `M` after a break, relative `l` otherwise.
@@ -155,6 +165,9 @@ public struct ECGPlot: Sendable {
         var lastY = 0
 
         init(capacity: Int) { bytes.reserveCapacity(capacity) }
+
+        /// Continues writing after `bytes` (pen up).
+        init(bytes: [UInt8]) { self.bytes = bytes }
 
         mutating func point(_ x: Int, _ y: Int) {
             if penDown {
@@ -241,6 +254,8 @@ public struct ECGPlot: Sendable {
 public enum HTML {
     /// `text` with `& < > " '` replaced by entities.
     public static func escape(_ text: String) -> String {
+        // Most texts need nothing: one pass over the bytes, no copy.
+        guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 }) else { return text }
         var out = ""
         out.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {

@@ -20,8 +20,20 @@ public struct HTMLRenderer: Sendable {
         public var errorDescription: String? { description }
     }
 
+    /// The content type the embedded templates declare (`{{% CONTENT_TYPE: KMERL_HTML}}`): the same
+    /// five characters escaped as Mustache's own HTML type (`& < > " '`), but a text without any of
+    /// them is passed through after one scan of its bytes instead of a dictionary lookup per
+    /// character. A template without the pragma gets Mustache's HTML escaping.
+    public static let contentTypeName = "KMERL_HTML"
+
+    struct FastHTMLContentType: MustacheContentType {
+        func escapeText(_ text: String) -> String { HTML.escape(text) }
+    }
+
     /// Loads the embedded templates, then those of `overrides` on top.
     public init(overrides: URL? = nil) throws {
+        // The library's registry of content types; registering the same type again is harmless.
+        MustacheContentTypes.register(FastHTMLContentType(), named: Self.contentTypeName)
         var library = MustacheLibrary()
         for path in EmbeddedResources.paths(under: "Templates") where path.hasSuffix(".mustache") {
             guard let data = EmbeddedResources.data(path), let text = String(data: data, encoding: .utf8) else { continue }
@@ -66,4 +78,19 @@ public struct HTMLRenderer: Sendable {
         }
         return text
     }
+}
+
+/// A text value for a Mustache context that renders without the generic path's dynamic casts
+/// (`String(describing:)` and the optional check run for every plain `String`); `{{value}}` still
+/// escapes it. Meant for the many leaf cells of a record page (measurements, per-lead rows).
+public struct TemplateText: MustacheCustomRenderable, Sendable, CustomStringConvertible {
+    /// The text.
+    public var renderText: String
+
+    public init(_ text: String) { renderText = text }
+
+    /// Never a null object: a section on it renders.
+    public var isNull: Bool { false }
+
+    public var description: String { renderText }
 }

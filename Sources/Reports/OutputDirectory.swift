@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Builds a set of report files in a staging directory beside the destination and then replaces
 /// the destination with it, so that readers see either the previous complete set or the new one.
@@ -51,6 +54,37 @@ public final class OutputDirectory {
     /// Writes `text` to `relative` in the staging directory (temporary file + rename).
     public func write(_ text: String, to relative: String) throws {
         try Self.writeAtomically(Data(text.utf8), to: url(relative))
+    }
+
+    /// Writes `text` (UTF-8) straight to `url`, a file inside a staging directory: no temporary file
+    /// and no rename, because the staging directory is itself invisible until `commit()` moves the
+    /// whole set into place — a page cut short by a crash is never part of a committed set.
+    public static func writeStaged(_ text: String, to url: URL) throws {
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            throw ReportWriteError(file: url.path, problem: "cannot create (\(String(cString: strerror(errno))))")
+        }
+        var text = text
+        let failure: String? = text.withUTF8 { buffer -> String? in
+            guard let base = buffer.baseAddress else { return nil }
+            var offset = 0
+            while offset < buffer.count {
+                let n = Glibc.write(fd, base + offset, buffer.count - offset)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    return String(cString: strerror(errno))
+                }
+                offset += n
+            }
+            return nil
+        }
+        let closed = close(fd) == 0
+        if let failure {
+            throw ReportWriteError(file: url.path, problem: "cannot write (\(failure))")
+        }
+        guard closed else {
+            throw ReportWriteError(file: url.path, problem: "cannot write (\(String(cString: strerror(errno))))")
+        }
     }
 
     /// Writes `data` to `url` through a temporary file in the same directory and a rename.

@@ -60,6 +60,15 @@ import Testing
         #expect(finding.perLead.count == record.standardLeads.count)
     }
 
+    @Test func aViolatedDefiningMeasurementIsNeverStated() throws {
+        // LUDB 1 has a narrow QRS: even an encoder at 0.9999 leaves complete LBBB at "consider".
+        let (record, m) = try Self.measure("1")
+        let finding = FindingScorer().finding(
+            for: Self.clbbb, encoder: EncoderScore(probability: 0.9999, similarity: 0.6), measurements: m, leadsPresent: record.standardLeads)
+        #expect(finding.probability > 0.8)
+        #expect(finding.qualifier == .consider)
+    }
+
     @Test func bradycardiaIsConfirmedByTheMeasuredRate() throws {
         let (record, m) = try Self.measure("1")
         let hr = try #require(m.heartRate)

@@ -32,6 +32,25 @@ import Testing
         #expect(try renderer.render("record", ["id": "42"]).contains("ECG 42"))
     }
 
+    /// `TemplateText` takes the fast path through the renderer but is escaped like any text.
+    @Test func templateTextIsEscapedToo() throws {
+        let renderer = try HTMLRenderer()
+        let html = try renderer.render(
+            "record",
+            [
+                "id": TemplateText("<img src=x onerror=alert(1)>"),
+                "measurements": [["name": TemplateText("QRS & \"duration\""), "value": TemplateText("142"), "unit": TemplateText("ms")]],
+            ])
+        #expect(html.contains("ECG &lt;img src=x onerror=alert(1)&gt;"))
+        #expect(!html.contains("<img src=x"))
+        #expect(html.contains("QRS &amp; &quot;duration&quot;"))
+        #expect(html.contains(">142<"))
+        // The pragma line leaves nothing behind: the page starts with its doctype.
+        #expect(html.hasPrefix("<!DOCTYPE html>"))
+        #expect(HTML.escape("a 'b' <c> & \"d\"") == "a &#39;b&#39; &lt;c&gt; &amp; &quot;d&quot;")
+        #expect(HTML.escape("QRS 142 ms ≥ 120 ms") == "QRS 142 ms ≥ 120 ms")
+    }
+
     @Test func missingOverrideDirectoryIsAClearError() {
         #expect(throws: HTMLRenderer.TemplateError.self) {
             try HTMLRenderer(overrides: URL(fileURLWithPath: "/nonexistent/templates"))

@@ -26,6 +26,34 @@ import Testing
         #expect(leftovers == ["out"])
     }
 
+    /// Record pages go straight into the staging folder (no temporary file): invisible at the
+    /// destination until the commit, replaced whole by it, and a failure names the file.
+    @Test func stagedPagesAppearOnlyWithTheCommit() throws {
+        let parent = try SharedData.temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: parent) }
+        let out = parent.appendingPathComponent("out")
+        let first = try OutputDirectory(destination: out)
+        try first.write("{}", to: "run.json")
+        try first.commit()
+        let second = try OutputDirectory(destination: out)
+        try FileManager.default.createDirectory(at: second.url("records"), withIntermediateDirectories: true)
+        let page = String(repeating: "<p>ECG ≥ 120 ms</p>", count: 5_000)
+        try OutputDirectory.writeStaged(page, to: second.url("records/1.html"))
+        try OutputDirectory.writeStaged("short", to: second.url("records/1.html"))  // truncates
+        #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("records/1.html").path))
+        try second.write("{}", to: "run.json")
+        try second.commit()
+        #expect(try String(contentsOf: out.appendingPathComponent("records/1.html"), encoding: .utf8) == "short")
+        try OutputDirectory.writeStaged(page, to: parent.appendingPathComponent("p.html"))
+        #expect(try String(contentsOf: parent.appendingPathComponent("p.html"), encoding: .utf8) == page)
+        let missing = parent.appendingPathComponent("no/such/folder/x.html")
+        #expect {
+            try OutputDirectory.writeStaged("x", to: missing)
+        } throws: { error in
+            (error as? ReportWriteError).map { "\($0)".contains(missing.path) } ?? false
+        }
+    }
+
     @Test func discardedSetLeavesNothingBehind() throws {
         let parent = try SharedData.temporaryDirectory()
         defer { try? FileManager.default.removeItem(at: parent) }
