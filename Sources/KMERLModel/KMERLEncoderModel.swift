@@ -144,6 +144,7 @@ public final class KMERLEncoderModel: Sendable {
             h = h &* 0x0000_0100_0000_01B3
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
+            + (configuration.fusion == .timeAligned ? "-time" : "")
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
     }
 
