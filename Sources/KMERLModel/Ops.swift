@@ -121,17 +121,42 @@ enum Ops {
 
     private static let geluC: Float = 0.797_884_56  // √(2/π)
 
+    /// eˣ without a libm call (Cephes' range reduction and degree-6 polynomial, a few ulp
+    /// accurate; inputs clamped to the finite range). GELU and softmax call it hundreds of
+    /// thousands of times per batch, where `expf`/`tanhf` calls dominated the time.
+    @inline(__always)
+    static func fastExp(_ x: Float) -> Float {
+        let cx = min(max(x, -87.3), 88.3)
+        let t = cx * 1.442_695_04
+        let n = Float(Int32(t + (t >= 0 ? 0.5 : -0.5)))
+        let r = cx - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        p = p * (r * r) + r + 1
+        return p * Float(bitPattern: UInt32(bitPattern: Int32(n) + 127) << 23)
+    }
+
+    /// tanh through `fastExp` (absolute error below 1e-6).
+    @inline(__always)
+    static func fastTanh(_ x: Float) -> Float {
+        1 - 2 / (fastExp(2 * x) + 1)
+    }
+
     /// GELU (tanh approximation).
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
-        0.5 * x * (1 + tanh(geluC * (x + 0.044_715 * x * x * x)))
+        0.5 * x * (1 + fastTanh(geluC * (x + 0.044_715 * x * x * x)))
     }
 
     /// d GELU / dx.
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
         let u = geluC * (x + 0.044_715 * x * x * x)
-        let t = tanh(u)
+        let t = fastTanh(u)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluC * (1 + 3 * 0.044_715 * x * x)
     }
 
@@ -216,7 +241,7 @@ enum Ops {
                 }
                 var sum: Float = 0
                 for j in 0..<n {
-                    let e = exp(p[i * n + j] - mx)
+                    let e = fastExp(p[i * n + j] - mx)
                     p[i * n + j] = e
                     sum += e
                 }
