@@ -443,7 +443,7 @@ extension Network {
             let fc1 = Buffer(n * hw)
             Ops.linear(ln2.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, b: parameters + b.fc1B, y: fc1.p)
             let act = Buffer(n * hw)
-            for i in 0..<(n * hw) { act.p[i] = Ops.gelu(fc1.p[i]) }
+            Ops.gelu(fc1.p, act.p, count: n * hw)
             let out = Buffer(n * d)
             Ops.linear(act.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, b: parameters + b.fc2B, y: out.p)
             for i in 0..<(n * d) { out.p[i] += mid.p[i] }

@@ -38,6 +38,9 @@ public struct TrainingOptions: Sendable, Codable, Hashable {
     public var contrastiveWeight: Float = 0.3
     /// Probability of zeroing each 0.4 s patch of a kept lead (random patch masking).
     public var patchMaskProbability: Float = 0.05
+    /// Largest random time shift (in samples at the model rate, both directions, the same for all
+    /// leads of a sample; vacated samples are zero) applied to each training sample; 0 = none.
+    public var maxTimeShift = 0
     /// Seed of initialisation, shuffling and masking.
     public var seed: UInt64 = 7
     /// Parallel shards per step (bounded to the core count).
@@ -192,6 +195,10 @@ public struct Trainer: Sendable {
                 let set = LeadSets.sample(&rng)
                 var kept = set.compactMap { lead in sample.leads[lead].map { (lead, $0) } }
                 if kept.isEmpty, let any = sample.leads.sorted(by: { $0.key < $1.key }).first { kept = [(any.key, any.value)] }
+                if options.maxTimeShift > 0 {
+                    let shift = Int(rng.next() % UInt64(2 * options.maxTimeShift + 1)) - options.maxTimeShift
+                    for k in 0..<kept.count { kept[k].1 = Self.shifted(kept[k].1, by: shift) }
+                }
                 if options.patchMaskProbability > 0 {
                     let patch = max(1, Int(network.config.sampleRate * 0.4))
                     for k in 0..<kept.count {
@@ -220,6 +227,17 @@ public struct Trainer: Sendable {
         }
         state.epoch += 1
         return TrainingLosses(entity: sumE / Double(steps), contrastive: sumC / Double(steps))
+    }
+
+    /// `x` delayed by `shift` samples (advanced when negative), zero-filled, same length.
+    static func shifted(_ x: [Float], by shift: Int) -> [Float] {
+        guard shift != 0 else { return x }
+        var out = [Float](repeating: 0, count: x.count)
+        for t in 0..<x.count {
+            let src = t - shift
+            if src >= 0 && src < x.count { out[t] = x[src] }
+        }
+        return out
     }
 
     /// Loss and gradient of one batch (exposed for gradient checks).

@@ -88,6 +88,9 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "Transformer layers (default: the shipped architecture's).")
     var layers: Int?
 
+    @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
+    var timeShift = 0
+
     func configuration() throws -> EncoderConfiguration {
         var config = EncoderConfiguration()
         if let fusion {
@@ -121,6 +124,7 @@ struct Fit: AsyncParsableCommand {
         options.seed = seed
         options.batchSize = batchSize
         options.learningRate = learningRate
+        options.maxTimeShift = max(0, timeShift)
         options.shards = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
@@ -144,6 +148,7 @@ struct Fit: AsyncParsableCommand {
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
             + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
+            + (timeShift > 0 ? " --time-shift \(timeShift)" : "")
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)

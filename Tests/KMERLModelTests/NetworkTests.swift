@@ -162,6 +162,13 @@ import Testing
         #expect(model.version.contains("-time"))
     }
 
+    @Test func timeShiftAugmentationDelaysAndZeroFills() {
+        #expect(Trainer.shifted([1, 2, 3, 4], by: 1) == [0, 1, 2, 3])
+        #expect(Trainer.shifted([1, 2, 3, 4], by: -2) == [3, 4, 0, 0])
+        #expect(Trainer.shifted([1, 2, 3, 4], by: 0) == [1, 2, 3, 4])
+        #expect(Trainer.shifted([1, 2], by: 5) == [0, 0])
+    }
+
     @Test func seededInitialisationIsDeterministic() throws {
         let a = try KMERLEncoderModel.untrained(seed: 42)
         let b = try KMERLEncoderModel.untrained(seed: 42)
