@@ -17,8 +17,9 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
         case timeAligned
     }
 
-    /// How present leads are combined (see `Fusion`).
-    public var fusion: Fusion = .leadTokens
+    /// How present leads are combined (see `Fusion`). The shipped model is `timeAligned`;
+    /// decoding a file without the field gives `leadTokens`.
+    public var fusion: Fusion = .timeAligned
     /// Samples per second the encoder expects (records are resampled to it).
     public var sampleRate: Double = 100
     /// Samples per lead (10 s at 100 Hz); shorter records are padded at the end, longer ones cut to the centre.

@@ -89,7 +89,7 @@ struct Fit: AsyncParsableCommand {
     var layers: Int?
 
     @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
-    var timeShift = 0
+    var timeShift = 25
 
     func configuration() throws -> EncoderConfiguration {
         var config = EncoderConfiguration()
@@ -148,7 +148,7 @@ struct Fit: AsyncParsableCommand {
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
             + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
-            + (timeShift > 0 ? " --time-shift \(timeShift)" : "")
+            + " --time-shift \(timeShift)"
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)

@@ -9,6 +9,7 @@ import Testing
 @Suite struct NetworkTests {
     static var tiny: EncoderConfiguration {
         var c = EncoderConfiguration()
+        c.fusion = .leadTokens
         c.length = 120
         c.convChannels = [4, 6]
         c.convKernels = [6, 3]
