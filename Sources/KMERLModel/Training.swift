@@ -301,7 +301,8 @@ public struct Trainer: Sendable {
             o += f.acts.groups.count
         }
         let dECGCopy = dECG
-        let shardGrads: [[Float]] = await withTaskGroup(of: [Float].self) { group in
+        // Summed in shard order (not completion order), so that a run is bit-for-bit reproducible.
+        let shardGrads: [[Float]] = await withTaskGroup(of: (Int, [Float]).self) { group in
             for (i, f) in forwards.enumerated() {
                 let start = offsets[i] * e
                 group.addTask {
@@ -315,11 +316,11 @@ public struct Trainer: Sendable {
                             }
                         }
                     }
-                    return g
+                    return (i, g)
                 }
             }
-            var all: [[Float]] = []
-            for await g in group { all.append(g) }
+            var all = [[Float]](repeating: [], count: forwards.count)
+            for await (i, g) in group { all[i] = g }
             return all
         }
         for g in shardGrads {

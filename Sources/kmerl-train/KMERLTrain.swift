@@ -88,6 +88,9 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "Transformer layers (default: the shipped architecture's).")
     var layers: Int?
 
+    @Option(help: "Parallel shards per step. The floating-point sum of the shard gradients depends on it, so the same seed and shard count give the same model on any machine (the shipped model: 2).")
+    var shards = 2
+
     @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
     var timeShift = 25
 
@@ -125,7 +128,7 @@ struct Fit: AsyncParsableCommand {
         options.batchSize = batchSize
         options.learningRate = learningRate
         options.maxTimeShift = max(0, timeShift)
-        options.shards = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        options.shards = max(1, shards)
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
         let checkpointURL = URL(fileURLWithPath: checkpoint ?? out + ".checkpoint")
