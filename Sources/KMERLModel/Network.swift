@@ -298,9 +298,9 @@ extension Network {
         for (i, c) in cfg.convChannels.enumerated() {
             let k = cfg.convKernels[i]
             let lout = Ops.convOutputLength(length, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i])
-            let cols = Buffer(stemRows * lout * k * cin)
+            let cols = Buffer(uninitialized: stemRows * lout * k * cin)
             Ops.im2col(x.p, n: stemRows, length: length, cin: cin, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i], cols: cols.p)
-            var y = Buffer(stemRows * lout * c)
+            var y = Buffer(uninitialized: stemRows * lout * c)
             Ops.linear(cols.p, rows: stemRows * lout, inputs: k * cin, outputs: c, w: parameters + convW[i], b: parameters + convB[i], y: y.p)
             if cfg.convNorm {
                 let normed = Buffer(stemRows * lout * c), mean = Buffer(stemRows * lout), rstd = Buffer(stemRows * lout)
@@ -383,7 +383,7 @@ extension Network {
         let t = cfg.tokensPerLead
         let cin = cfg.convChannels.last ?? 1
         let d = cfg.width
-        let tokens = Buffer(stemRows * t * d)
+        let tokens = Buffer(uninitialized: stemRows * t * d)
         for s in 0..<stemRows {
             let lead = acts.leads[s]
             let y = tokens.p + s * t * d
@@ -426,26 +426,26 @@ extension Network {
         }
         acts.probOffsets = probOffsets
         for b in blocks {
-            let ln1 = Buffer(n * d), m1 = Buffer(n), r1 = Buffer(n)
+            let ln1 = Buffer(uninitialized: n * d), m1 = Buffer(uninitialized: n), r1 = Buffer(uninitialized: n)
             Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + b.ln1g, beta: parameters + b.ln1b, y: ln1.p, mean: m1.p, rstd: r1.p)
-            let qkv = Buffer(n * 3 * d)
+            let qkv = Buffer(uninitialized: n * 3 * d)
             Ops.linear(ln1.p, rows: n, inputs: d, outputs: 3 * d, w: parameters + b.qkvW, b: parameters + b.qkvB, y: qkv.p)
             let probs = Buffer(max(total, 1))
             let att = Buffer(n * d)
             for (gi, g) in sequences.enumerated() {
                 Ops.attention(qkv.p + g.lowerBound * 3 * d, n: g.count, dim: d, heads: cfg.heads, out: att.p + g.lowerBound * d, probs: probs.p + probOffsets[gi])
             }
-            let mid = Buffer(n * d)
+            let mid = Buffer(uninitialized: n * d)
             Ops.linear(att.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, b: parameters + b.outB, y: mid.p)
             for i in 0..<(n * d) { mid.p[i] += h.p[i] }
-            let ln2 = Buffer(n * d), m2 = Buffer(n), r2 = Buffer(n)
+            let ln2 = Buffer(uninitialized: n * d), m2 = Buffer(uninitialized: n), r2 = Buffer(uninitialized: n)
             Ops.layerNorm(mid.p, rows: n, dim: d, gamma: parameters + b.ln2g, beta: parameters + b.ln2b, y: ln2.p, mean: m2.p, rstd: r2.p)
             let hw = cfg.mlpWidth
-            let fc1 = Buffer(n * hw)
+            let fc1 = Buffer(uninitialized: n * hw)
             Ops.linear(ln2.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, b: parameters + b.fc1B, y: fc1.p)
-            let act = Buffer(n * hw)
+            let act = Buffer(uninitialized: n * hw)
             Ops.gelu(fc1.p, act.p, count: n * hw)
-            let out = Buffer(n * d)
+            let out = Buffer(uninitialized: n * d)
             Ops.linear(act.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, b: parameters + b.fc2B, y: out.p)
             for i in 0..<(n * d) { out.p[i] += mid.p[i] }
             acts.blocks.append(

@@ -12,6 +12,13 @@ final class Buffer {
         p.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// A buffer whose contents are left unset, for outputs that the next kernel overwrites
+    /// completely (`im2col`, `linear`, `layerNorm`): saves zeroing memory twice.
+    init(uninitialized count: Int) {
+        self.count = count
+        p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    }
+
     convenience init(_ values: [Float]) {
         self.init(values.count)
         for i in 0..<values.count { p[i] = values[i] }
@@ -319,12 +326,20 @@ enum Ops {
                     p[i * n + j] = s
                     mx = max(mx, s)
                 }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = fastExp(p[i * n + j] - mx)
-                    p[i * n + j] = e
-                    sum += e
+                // Exponentials eight at a time (bit-identical to the scalar `fastExp`), summed in order.
+                let row = p + i * n
+                var j = 0
+                while j + 8 <= n {
+                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - mx
+                    UnsafeMutableRawPointer(row + j).storeBytes(of: fastExp(v), as: SIMD8<Float>.self)
+                    j += 8
                 }
+                while j < n {
+                    row[j] = fastExp(row[j] - mx)
+                    j += 1
+                }
+                var sum: Float = 0
+                for j in 0..<n { sum += row[j] }
                 let o = out + i * dim + h * dh
                 for c in 0..<dh { o[c] = 0 }
                 let inv = 1 / sum
