@@ -125,15 +125,23 @@ def auroc(s, y):
 class KMERLTorch(nn.Module):
     """kmerl's default encoder architecture in PyTorch (for forward-pass timing only)."""
 
-    def __init__(self, ch=(16, 32, 64, 64), ks=(10, 5, 5, 3), st=(5, 2, 2, 2), pd=(3, 2, 2, 1), d=64, heads=4, mlp=128, e=64):
+    def __init__(self, ch=(16, 32, 64, 64), ks=(10, 5, 5, 3), st=(5, 2, 2, 2), pd=(3, 2, 2, 1), d=64, heads=4, mlp=128, e=64,
+                 time_aligned=True, tokens=25):
         super().__init__()
+        self.time_aligned = time_aligned
         cin = 1
         self.convs = nn.ModuleList()
         for c, k, s, p in zip(ch, ks, st, pd):
             self.convs.append(nn.Conv1d(cin, c, k, stride=s, padding=p))
             cin = c
         self.stem_lead = nn.Embedding(12, ch[0])
-        self.token = nn.Linear(2 * cin, d)
+        if time_aligned:
+            # lead-specific projection of every time token, mean over leads, time-position embedding
+            self.token_w = nn.Parameter(torch.randn(12, cin, d) / cin ** 0.5)
+            self.token_b = nn.Parameter(torch.zeros(d))
+            self.time = nn.Parameter(0.1 * torch.randn(tokens, d))
+        else:
+            self.token = nn.Linear(2 * cin, d)
         self.lead = nn.Embedding(12, d)
         self.block = nn.TransformerEncoderLayer(d, heads, mlp, dropout=0.0, activation="gelu", batch_first=True, norm_first=True)
         self.ln = nn.LayerNorm(d)
@@ -148,8 +156,14 @@ class KMERLTorch(nn.Module):
             if i == 0:
                 h = h + self.stem_lead(leads).unsqueeze(-1)
             h = F.relu(h)
-        tok = self.token(torch.cat([h.mean(-1), h.amax(-1)], 1)) + self.lead(leads)
-        tok = self.block(tok.reshape(b, l, -1))
+        if self.time_aligned:
+            c, t = h.shape[1], h.shape[2]
+            h = h.reshape(b, l, c, t).permute(1, 0, 3, 2).reshape(l, b * t, c)  # L x (B·T) x C
+            tok = torch.bmm(h, self.token_w[:l]) + self.token_b + self.lead.weight[:l].unsqueeze(1)
+            tok = self.block(tok.mean(0).reshape(b, t, -1) + self.time)
+        else:
+            tok = self.token(torch.cat([h.mean(-1), h.amax(-1)], 1)) + self.lead(leads)
+            tok = self.block(tok.reshape(b, l, -1))
         z = self.proj(self.ln(tok).mean(1))
         return F.normalize(z, dim=-1)
 
@@ -173,11 +187,12 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
     ap.add_argument("--kmerl-forward", action="store_true", help="only time kmerl's architecture in PyTorch")
+    ap.add_argument("--fusion", default="time-aligned", choices=["time-aligned", "lead-tokens"], help="which kmerl architecture --kmerl-forward times")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
     torch.set_num_threads(min(2, os.cpu_count() or 1))
     if args.kmerl_forward:
-        m = KMERLTorch()
+        m = KMERLTorch(time_aligned=args.fusion == "time-aligned")
         print(json.dumps({"kmerl_arch_torch_records_per_s": time_forward(m, batch=256, reps=5),
                           "parameters": sum(p.numel() for p in m.parameters())}))
         return

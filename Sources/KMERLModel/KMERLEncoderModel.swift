@@ -99,12 +99,16 @@ public struct ModelCard: Codable, Sendable, Hashable {
 ///
 /// Architecture (see `EncoderConfiguration`): each present lead alone is prepared
 /// (`LeadPreprocessor`), cut into overlapping 0.1 s patches by a strided convolution with a
-/// learned lead-identity bias, refined by three more strided convolutions (0.25 s → 25 time
-/// tokens per lead), pooled (mean and max over time) into one token per lead, plus a learned
-/// lead embedding; a transformer runs over the tokens of the present leads only (absent leads
-/// have no tokens, nothing is zero-filled), and the mean of its outputs is projected into the
-/// joint space. Concept texts go through a subword (hashed word and character n-gram) encoder
-/// into the same space; the score is the scaled cosine similarity, calibrated.
+/// learned lead-identity bias and refined by three more strided convolutions (0.25 s → 25 time
+/// tokens per lead). With `timeAligned` fusion (the shipped model) every time token goes through a
+/// lead-specific projection plus a lead embedding, the tokens are averaged over the present leads
+/// per time step (absent leads contribute nothing, nothing is zero-filled), a time-position
+/// embedding is added and a transformer runs over the 25 fused time tokens; with `leadTokens`
+/// (older files) each lead's tokens are pooled into one token and the transformer runs over the
+/// lead tokens. The mean of the transformer outputs is projected into the joint space; a per-lead
+/// embedding is the same encoder run on that lead alone. Concept texts go through a subword
+/// (hashed word and character n-gram) encoder into the same space; the score is the scaled
+/// cosine similarity, calibrated.
 ///
 /// Immutable and thread-safe; load with `load(safetensors:)`.
 public final class KMERLEncoderModel: Sendable {
@@ -144,6 +148,7 @@ public final class KMERLEncoderModel: Sendable {
             h = h &* 0x0000_0100_0000_01B3
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
+            + (configuration.fusion == .timeAligned ? "-time" : "")
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
     }
 

@@ -3,6 +3,23 @@ import Foundation
 /// The hyper-parameters of the lead-aware encoder and the knowledge text encoder. Stored in the
 /// model file's metadata, so that a file always describes its own architecture.
 public struct EncoderConfiguration: Codable, Sendable, Hashable {
+    /// How the encoder combines the present leads.
+    public enum Fusion: String, Codable, Sendable, Hashable, CaseIterable {
+        /// Each lead's time tokens are mean+max pooled into one token per lead (plus a lead
+        /// embedding); the transformer runs over the lead tokens. Cross-lead interaction happens
+        /// only after the time alignment between leads is gone (the session-1 architecture; what
+        /// files without a `fusion` field describe).
+        case leadTokens
+        /// Time tokens stay aligned: each lead's tokens go through a lead-specific projection
+        /// (plus a lead embedding) and are averaged over the present leads per time step (absent
+        /// leads contribute nothing), a time-position embedding is added, and the transformer runs
+        /// over the fused time tokens — like a CNN with leads as channels, but for any lead subset.
+        case timeAligned
+    }
+
+    /// How present leads are combined (see `Fusion`). The shipped model is `timeAligned`;
+    /// decoding a file without the field gives `leadTokens`.
+    public var fusion: Fusion = .timeAligned
     /// Samples per second the encoder expects (records are resampled to it).
     public var sampleRate: Double = 100
     /// Samples per lead (10 s at 100 Hz); shorter records are padded at the end, longer ones cut to the centre.
@@ -38,13 +55,15 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
-        case sampleRate, length, convChannels, convKernels, convStrides, convPaddings, convNorm
+        case fusion, sampleRate, length, convChannels, convKernels, convStrides, convPaddings, convNorm
         case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth
     }
 
-    /// Decodes a configuration; files written before `convNorm` existed have no stem norm.
+    /// Decodes a configuration; files written before `convNorm` existed have no stem norm, files
+    /// written before `fusion` existed use `.leadTokens`.
     public init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
+        fusion = try c.decodeIfPresent(Fusion.self, forKey: .fusion) ?? .leadTokens
         sampleRate = try c.decode(Double.self, forKey: .sampleRate)
         length = try c.decode(Int.self, forKey: .length)
         convChannels = try c.decode([Int].self, forKey: .convChannels)
@@ -93,6 +112,8 @@ struct Network: Sendable {
     let convNormG: [Int], convNormB: [Int]
     let stemLead: Int
     let tokenW: Int, tokenB: Int, leadEmbedding: Int
+    /// Offset of the time-position embedding (`timeAligned` only; -1 otherwise).
+    let timeEmbedding: Int
     struct Block: Sendable {
         var ln1g: Int, ln1b: Int, qkvW: Int, qkvB: Int, outW: Int, outB: Int
         var ln2g: Int, ln2b: Int, fc1W: Int, fc1B: Int, fc2W: Int, fc2B: Int
@@ -126,9 +147,20 @@ struct Network: Sendable {
         convNormB = nb
         stemLead = l.add("ecg.stem_lead_embedding", [12, config.convChannels[0]], decays: false)
         let d = config.width
-        tokenW = l.add("ecg.token.weight", [2 * cin, d], decays: true)
-        tokenB = l.add("ecg.token.bias", [d], decays: false)
-        leadEmbedding = l.add("ecg.lead_embedding", [12, d], decays: false)
+        switch config.fusion {
+        case .leadTokens:
+            tokenW = l.add("ecg.token.weight", [2 * cin, d], decays: true)
+            tokenB = l.add("ecg.token.bias", [d], decays: false)
+            leadEmbedding = l.add("ecg.lead_embedding", [12, d], decays: false)
+            timeEmbedding = -1
+        case .timeAligned:
+            // One projection per lead: fusing leads is then Σ W_lead·x_lead / count, which is what
+            // a CNN's first layer with leads as channels computes, for any subset of leads.
+            tokenW = l.add("ecg.token.weight", [12, cin, d], decays: true)
+            tokenB = l.add("ecg.token.bias", [d], decays: false)
+            leadEmbedding = l.add("ecg.lead_embedding", [12, d], decays: false)
+            timeEmbedding = l.add("ecg.time_embedding", [config.tokensPerLead, d], decays: false)
+        }
         var bs: [Block] = []
         for i in 0..<config.layers {
             let p = "ecg.block\(i + 1)."
@@ -177,7 +209,7 @@ struct Network: Sendable {
             } else if name.hasSuffix("embedding") {
                 for i in 0..<t.count { p[t.offset + i] = 0.1 * rng.nextGaussian() }
             } else {
-                let fanIn = Float(t.shape[0])
+                let fanIn = Float(t.shape.count == 3 ? t.shape[1] : t.shape[0])
                 let gain: Float = name.contains("conv") ? 2 : 1
                 let std = (gain / fanIn).squareRoot()
                 for i in 0..<t.count { p[t.offset + i] = std * rng.nextGaussian() }
@@ -191,11 +223,11 @@ struct Network: Sendable {
 
 /// Everything the ECG forward pass keeps for the backward pass.
 final class ECGActivations {
-    /// Number of lead sequences (rows of the token matrix).
+    /// Number of lead sequences (rows of the stem).
     let n: Int
     /// Lead index (0–11) of each sequence.
     let leads: [Int]
-    /// Groups of sequences forming one embedding each (one sample's leads).
+    /// Groups of transformer input rows forming one embedding each (one sample's leads).
     let groups: [Range<Int>]
     var lengths: [Int] = []
     var inputs: [Buffer] = []
@@ -216,6 +248,9 @@ final class ECGActivations {
         var fc1: Buffer, act: Buffer
     }
     var blocks: [BlockCache] = []
+    /// Row ranges of the transformer that attend to each other and are pooled into one embedding
+    /// (lead tokens of a group for `leadTokens`, the fused time tokens of a group for `timeAligned`).
+    var sequences: [Range<Int>] = []
     var finalInput = Buffer(0)
     var lnf = Buffer(0), lnfMean = Buffer(0), lnfRstd = Buffer(0)
     var pooledRecord = Buffer(0)
@@ -234,15 +269,28 @@ final class ECGActivations {
 }
 
 extension Network {
-    /// Runs the per-lead stem on `signals[n × length]` (one row per lead sequence) and the
-    /// transformer over `groups` of lead tokens. `tokenRows` maps each transformer row to a stem row
-    /// (so that one stem pass can serve several groupings, e.g. all leads and each lead alone).
+    /// Runs the per-lead stem on `signals[n × length]` (one row per lead sequence), combines the
+    /// leads of each of the `groups` (see `EncoderConfiguration.Fusion`) and runs the transformer.
+    /// `tokenRows` maps each group member to a stem row (so that one stem pass can serve several
+    /// groupings, e.g. all leads and each lead alone).
     func forwardECG(
         parameters: UnsafePointer<Float>, signals: UnsafePointer<Float>, leads: [Int], tokenRows: [Int]? = nil, groups: [Range<Int>]
     ) -> ECGActivations {
-        let cfg = config
-        let stemRows = leads.count
         let acts = ECGActivations(leads: leads, groups: groups)
+        let rowsMap = tokenRows ?? Array(0..<leads.count)
+        acts.tokenRowsMap = rowsMap
+        let x = forwardStem(parameters: parameters, signals: signals, acts: acts)
+        switch config.fusion {
+        case .leadTokens: forwardLeadTokens(parameters: parameters, stem: x, acts: acts)
+        case .timeAligned: forwardTimeAligned(parameters: parameters, stem: x, acts: acts)
+        }
+        return acts
+    }
+
+    /// The strided convolution stem over every lead sequence alone; returns `[n × T × C]`.
+    private func forwardStem(parameters: UnsafePointer<Float>, signals: UnsafePointer<Float>, acts: ECGActivations) -> Buffer {
+        let cfg = config
+        let stemRows = acts.n
         var length = cfg.length
         var cin = 1
         var x = Buffer(stemRows * length)
@@ -250,9 +298,9 @@ extension Network {
         for (i, c) in cfg.convChannels.enumerated() {
             let k = cfg.convKernels[i]
             let lout = Ops.convOutputLength(length, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i])
-            let cols = Buffer(stemRows * lout * k * cin)
+            let cols = Buffer(uninitialized: stemRows * lout * k * cin)
             Ops.im2col(x.p, n: stemRows, length: length, cin: cin, kernel: k, stride: cfg.convStrides[i], padding: cfg.convPaddings[i], cols: cols.p)
-            var y = Buffer(stemRows * lout * c)
+            var y = Buffer(uninitialized: stemRows * lout * c)
             Ops.linear(cols.p, rows: stemRows * lout, inputs: k * cin, outputs: c, w: parameters + convW[i], b: parameters + convB[i], y: y.p)
             if cfg.convNorm {
                 let normed = Buffer(stemRows * lout * c), mean = Buffer(stemRows * lout), rstd = Buffer(stemRows * lout)
@@ -264,7 +312,7 @@ extension Network {
             }
             if i == 0 {
                 for s in 0..<stemRows {
-                    let lb = parameters + stemLead + leads[s] * c
+                    let lb = parameters + stemLead + acts.leads[s] * c
                     for t in 0..<lout {
                         let row = y.p + (s * lout + t) * c
                         for j in 0..<c { row[j] += lb[j] }
@@ -280,7 +328,15 @@ extension Network {
             length = lout
             cin = c
         }
-        // Mean and max over time → 2·C features per lead.
+        return x
+    }
+
+    /// `leadTokens`: mean and max over time → one token per lead (+ lead embedding) → transformer over lead tokens.
+    private func forwardLeadTokens(parameters: UnsafePointer<Float>, stem x: Buffer, acts: ECGActivations) {
+        let cfg = config
+        let stemRows = acts.n
+        let length = cfg.tokensPerLead
+        let cin = cfg.convChannels.last ?? 1
         let pooled = Buffer(stemRows * 2 * cin)
         var argmax = [Int32](repeating: 0, count: stemRows * cin)
         for s in 0..<stemRows {
@@ -309,43 +365,87 @@ extension Network {
         let stemTokens = Buffer(stemRows * d)
         Ops.linear(pooled.p, rows: stemRows, inputs: 2 * cin, outputs: d, w: parameters + tokenW, b: parameters + tokenB, y: stemTokens.p)
         for s in 0..<stemRows {
-            let le = parameters + leadEmbedding + leads[s] * d
+            let le = parameters + leadEmbedding + acts.leads[s] * d
             for j in 0..<d { stemTokens.p[s * d + j] += le[j] }
         }
-        // Rows of the transformer.
-        let rowsMap = tokenRows ?? Array(0..<stemRows)
-        let n = rowsMap.count
-        var h = Buffer(n * d)
-        for (r, s) in rowsMap.enumerated() { (h.p + r * d).update(from: stemTokens.p + s * d, count: d) }
         acts.tokens = stemTokens
+        let rowsMap = acts.tokenRowsMap
+        let h = Buffer(rowsMap.count * d)
+        for (r, s) in rowsMap.enumerated() { (h.p + r * d).update(from: stemTokens.p + s * d, count: d) }
+        forwardHead(parameters: parameters, input: h, sequences: acts.groups, acts: acts)
+    }
+
+    /// `timeAligned`: lead-specific projection of every time token (+ lead embedding), mean over
+    /// the group's leads per time step, + time-position embedding → transformer over time tokens.
+    private func forwardTimeAligned(parameters: UnsafePointer<Float>, stem x: Buffer, acts: ECGActivations) {
+        let cfg = config
+        let stemRows = acts.n
+        let t = cfg.tokensPerLead
+        let cin = cfg.convChannels.last ?? 1
+        let d = cfg.width
+        let tokens = Buffer(uninitialized: stemRows * t * d)
+        for s in 0..<stemRows {
+            let lead = acts.leads[s]
+            let y = tokens.p + s * t * d
+            Ops.linear(x.p + s * t * cin, rows: t, inputs: cin, outputs: d, w: parameters + tokenW + lead * cin * d, b: parameters + tokenB, y: y)
+            let le = parameters + leadEmbedding + lead * d
+            for r in 0..<t {
+                for j in 0..<d { y[r * d + j] += le[j] }
+            }
+        }
+        acts.tokens = tokens
+        let groups = acts.groups
+        let h = Buffer(groups.count * t * d)
+        let te = parameters + timeEmbedding
+        for (gi, g) in groups.enumerated() {
+            let out = h.p + gi * t * d
+            let inv = 1 / Float(max(g.count, 1))
+            for r in g {
+                let src = tokens.p + acts.tokenRowsMap[r] * t * d
+                for i in 0..<(t * d) { out[i] += src[i] * inv }
+            }
+            for i in 0..<(t * d) { out[i] += te[i] }
+        }
+        let sequences = (0..<groups.count).map { ($0 * t)..<(($0 + 1) * t) }
+        forwardHead(parameters: parameters, input: h, sequences: sequences, acts: acts)
+    }
+
+    /// Transformer blocks over `sequences` of rows of `input`, final layer norm, mean over each
+    /// sequence, projection and L2 normalisation (one embedding per sequence).
+    private func forwardHead(parameters: UnsafePointer<Float>, input: Buffer, sequences: [Range<Int>], acts: ECGActivations) {
+        let cfg = config
+        let d = cfg.width
+        let n = input.count / d
+        var h = input
+        acts.sequences = sequences
         var probOffsets: [Int] = []
         var total = 0
-        for g in groups {
+        for g in sequences {
             probOffsets.append(total)
             total += cfg.heads * g.count * g.count
         }
         acts.probOffsets = probOffsets
         for b in blocks {
-            let ln1 = Buffer(n * d), m1 = Buffer(n), r1 = Buffer(n)
+            let ln1 = Buffer(uninitialized: n * d), m1 = Buffer(uninitialized: n), r1 = Buffer(uninitialized: n)
             Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + b.ln1g, beta: parameters + b.ln1b, y: ln1.p, mean: m1.p, rstd: r1.p)
-            let qkv = Buffer(n * 3 * d)
+            let qkv = Buffer(uninitialized: n * 3 * d)
             Ops.linear(ln1.p, rows: n, inputs: d, outputs: 3 * d, w: parameters + b.qkvW, b: parameters + b.qkvB, y: qkv.p)
             let probs = Buffer(max(total, 1))
             let att = Buffer(n * d)
-            for (gi, g) in groups.enumerated() {
+            for (gi, g) in sequences.enumerated() {
                 Ops.attention(qkv.p + g.lowerBound * 3 * d, n: g.count, dim: d, heads: cfg.heads, out: att.p + g.lowerBound * d, probs: probs.p + probOffsets[gi])
             }
-            let mid = Buffer(n * d)
+            let mid = Buffer(uninitialized: n * d)
             Ops.linear(att.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, b: parameters + b.outB, y: mid.p)
             for i in 0..<(n * d) { mid.p[i] += h.p[i] }
-            let ln2 = Buffer(n * d), m2 = Buffer(n), r2 = Buffer(n)
+            let ln2 = Buffer(uninitialized: n * d), m2 = Buffer(uninitialized: n), r2 = Buffer(uninitialized: n)
             Ops.layerNorm(mid.p, rows: n, dim: d, gamma: parameters + b.ln2g, beta: parameters + b.ln2b, y: ln2.p, mean: m2.p, rstd: r2.p)
             let hw = cfg.mlpWidth
-            let fc1 = Buffer(n * hw)
+            let fc1 = Buffer(uninitialized: n * hw)
             Ops.linear(ln2.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, b: parameters + b.fc1B, y: fc1.p)
-            let act = Buffer(n * hw)
-            for i in 0..<(n * hw) { act.p[i] = Ops.gelu(fc1.p[i]) }
-            let out = Buffer(n * d)
+            let act = Buffer(uninitialized: n * hw)
+            Ops.gelu(fc1.p, act.p, count: n * hw)
+            let out = Buffer(uninitialized: n * d)
             Ops.linear(act.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, b: parameters + b.fc2B, y: out.p)
             for i in 0..<(n * d) { out.p[i] += mid.p[i] }
             acts.blocks.append(
@@ -358,9 +458,9 @@ extension Network {
         acts.lnf = lnf
         acts.lnfMean = mf
         acts.lnfRstd = rf
-        let gcount = groups.count
+        let gcount = sequences.count
         let rec = Buffer(gcount * d)
-        for (gi, g) in groups.enumerated() {
+        for (gi, g) in sequences.enumerated() {
             let inv = 1 / Float(g.count)
             for r in g {
                 for j in 0..<d { rec.p[gi * d + j] += lnf.p[r * d + j] * inv }
@@ -375,25 +475,34 @@ extension Network {
         Ops.normalize(z.p, rows: gcount, dim: e, y: emb.p, norms: norms.p)
         acts.embedding = emb
         acts.norms = norms
-        acts.tokenRowsMap = rowsMap
-        return acts
     }
 
     /// Backward of `forwardECG` from the gradient of the unit embeddings `dEmbedding[groups × e]`;
     /// accumulates into `gradients`.
     func backwardECG(parameters: UnsafePointer<Float>, acts: ECGActivations, dEmbedding: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
+        let dh = backwardHead(parameters: parameters, acts: acts, dEmbedding: dEmbedding, gradients: gradients)
+        let dy: Buffer
+        switch config.fusion {
+        case .leadTokens: dy = backwardLeadTokens(parameters: parameters, acts: acts, dh: dh, gradients: gradients)
+        case .timeAligned: dy = backwardTimeAligned(parameters: parameters, acts: acts, dh: dh, gradients: gradients)
+        }
+        backwardStem(parameters: parameters, acts: acts, dy: dy, gradients: gradients)
+    }
+
+    /// Backward of `forwardHead`: returns the gradient of the transformer input.
+    private func backwardHead(parameters: UnsafePointer<Float>, acts: ECGActivations, dEmbedding: UnsafePointer<Float>, gradients: UnsafeMutablePointer<Float>) -> Buffer {
         let cfg = config
         let d = cfg.width
         let e = cfg.embeddingWidth
-        let gcount = acts.groups.count
-        let rowsMap = acts.tokenRowsMap
-        let n = rowsMap.count
+        let sequences = acts.sequences
+        let gcount = sequences.count
+        let n = acts.finalInput.count / d
         let dz = Buffer(gcount * e)
         Ops.normalizeBackward(acts.embedding.p, dy: dEmbedding, norms: acts.norms.p, rows: gcount, dim: e, dx: dz.p)
         let drec = Buffer(gcount * d)
         Ops.linearBackward(acts.pooledRecord.p, dy: dz.p, rows: gcount, inputs: d, outputs: e, w: parameters + projW, dw: gradients + projW, db: gradients + projB, dx: drec.p)
         let dlnf = Buffer(n * d)
-        for (gi, g) in acts.groups.enumerated() {
+        for (gi, g) in sequences.enumerated() {
             let inv = 1 / Float(g.count)
             for r in g {
                 for j in 0..<d { dlnf.p[r * d + j] = drec.p[gi * d + j] * inv }
@@ -421,7 +530,7 @@ extension Network {
             let datt = Buffer(n * d)
             Ops.linearBackward(c.att.p, dy: dmid.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, dw: gradients + b.outW, db: gradients + b.outB, dx: datt.p)
             let dqkv = Buffer(n * 3 * d)
-            for (gi, g) in acts.groups.enumerated() {
+            for (gi, g) in sequences.enumerated() {
                 Ops.attentionBackward(
                     c.qkv.p + g.lowerBound * 3 * d, probs: c.probs.p + acts.probOffsets[gi], dout: datt.p + g.lowerBound * d,
                     n: g.count, dim: d, heads: cfg.heads, dqkv: dqkv.p + g.lowerBound * 3 * d)
@@ -435,24 +544,27 @@ extension Network {
                 dgamma: gradients + b.ln1g, dbeta: gradients + b.ln1b, dx: dinput.p)
             dh = dinput
         }
-        // Back to stem tokens.
+        return dh
+    }
+
+    /// Backward of `forwardLeadTokens`: returns the gradient of the stem output.
+    private func backwardLeadTokens(parameters: UnsafePointer<Float>, acts: ECGActivations, dh: Buffer, gradients: UnsafeMutablePointer<Float>) -> Buffer {
+        let cfg = config
+        let d = cfg.width
         let stemRows = acts.n
         let dtok = Buffer(stemRows * d)
-        for (r, s) in rowsMap.enumerated() {
+        for (r, s) in acts.tokenRowsMap.enumerated() {
             for j in 0..<d { dtok.p[s * d + j] += dh.p[r * d + j] }
         }
         for s in 0..<stemRows {
             let g = gradients + leadEmbedding + acts.leads[s] * d
             for j in 0..<d { g[j] += dtok.p[s * d + j] }
         }
-        guard let last = cfg.convChannels.last else { return }
-        let cin = last
+        let cin = cfg.convChannels.last ?? 1
         let dpooled = Buffer(stemRows * 2 * cin)
         Ops.linearBackward(acts.pooled.p, dy: dtok.p, rows: stemRows, inputs: 2 * cin, outputs: d, w: parameters + tokenW, dw: gradients + tokenW, db: gradients + tokenB, dx: dpooled.p)
-        let layers = cfg.convChannels.count
-        let lastLength = Ops.convOutputLength(
-            acts.lengths[layers - 1], kernel: cfg.convKernels[layers - 1], stride: cfg.convStrides[layers - 1], padding: cfg.convPaddings[layers - 1])
-        var dy = Buffer(stemRows * lastLength * cin)
+        let lastLength = cfg.tokensPerLead
+        let dy = Buffer(stemRows * lastLength * cin)
         for s in 0..<stemRows {
             let src = dpooled.p + s * 2 * cin
             let dst = dy.p + s * lastLength * cin
@@ -465,6 +577,49 @@ extension Network {
                 dst[t * cin + j] += src[cin + j]
             }
         }
+        return dy
+    }
+
+    /// Backward of `forwardTimeAligned`: returns the gradient of the stem output.
+    private func backwardTimeAligned(parameters: UnsafePointer<Float>, acts: ECGActivations, dh: Buffer, gradients: UnsafeMutablePointer<Float>) -> Buffer {
+        let cfg = config
+        let d = cfg.width
+        let t = cfg.tokensPerLead
+        let cin = cfg.convChannels.last ?? 1
+        let stemRows = acts.n
+        let dtok = Buffer(stemRows * t * d)
+        let dte = gradients + timeEmbedding
+        for (gi, g) in acts.groups.enumerated() {
+            let src = dh.p + gi * t * d
+            for i in 0..<(t * d) { dte[i] += src[i] }
+            let inv = 1 / Float(max(g.count, 1))
+            for r in g {
+                let dst = dtok.p + acts.tokenRowsMap[r] * t * d
+                for i in 0..<(t * d) { dst[i] += src[i] * inv }
+            }
+        }
+        let stem = acts.outputs[acts.outputs.count - 1]
+        let dy = Buffer(stemRows * t * cin)
+        for s in 0..<stemRows {
+            let lead = acts.leads[s]
+            let ds = dtok.p + s * t * d
+            let dle = gradients + leadEmbedding + lead * d
+            for r in 0..<t {
+                for j in 0..<d { dle[j] += ds[r * d + j] }
+            }
+            Ops.linearBackward(
+                stem.p + s * t * cin, dy: ds, rows: t, inputs: cin, outputs: d, w: parameters + tokenW + lead * cin * d,
+                dw: gradients + tokenW + lead * cin * d, db: gradients + tokenB, dx: dy.p + s * t * cin)
+        }
+        return dy
+    }
+
+    /// Backward of `forwardStem` from the gradient of its output `dy[n × T × C]`.
+    private func backwardStem(parameters: UnsafePointer<Float>, acts: ECGActivations, dy start: Buffer, gradients: UnsafeMutablePointer<Float>) {
+        let cfg = config
+        let stemRows = acts.n
+        let layers = cfg.convChannels.count
+        var dy = start
         for i in stride(from: layers - 1, through: 0, by: -1) {
             let c = cfg.convChannels[i]
             let k = cfg.convKernels[i]

@@ -12,6 +12,13 @@ final class Buffer {
         p.initialize(repeating: 0, count: max(count, 1))
     }
 
+    /// A buffer whose contents are left unset, for outputs that the next kernel overwrites
+    /// completely (`im2col`, `linear`, `layerNorm`): saves zeroing memory twice.
+    init(uninitialized count: Int) {
+        self.count = count
+        p = UnsafeMutablePointer<Float>.allocate(capacity: max(count, 1))
+    }
+
     convenience init(_ values: [Float]) {
         self.init(values.count)
         for i in 0..<values.count { p[i] = values[i] }
@@ -121,17 +128,111 @@ enum Ops {
 
     private static let geluC: Float = 0.797_884_56  // √(2/π)
 
+    /// eˣ without a libm call (Cephes' range reduction and degree-6 polynomial, a few ulp
+    /// accurate; inputs clamped to the finite range). GELU and softmax call it hundreds of
+    /// thousands of times per batch, where `expf`/`tanhf` calls dominated the time. Rounds with
+    /// the 1.5·2²³ trick so that the scalar and the `SIMD8` version agree bit for bit.
+    @inline(__always)
+    static func fastExp(_ x: Float) -> Float {
+        let cx = min(max(x, -87.3), 88.3)
+        let m = cx * 1.442_695_04 + 12_582_912
+        let n = m - 12_582_912
+        let r = cx - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p: Float = 1.987_569_15e-4
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        p = p * (r * r) + r + 1
+        let bits = (Int32(bitPattern: m.bitPattern) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * Float(bitPattern: UInt32(bitPattern: bits))
+    }
+
+    /// `fastExp` on eight lanes.
+    @inline(__always)
+    static func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        let cx = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3)), SIMD8(repeating: -87.3))
+        let magic = SIMD8<Float>(repeating: 12_582_912)
+        let m = cx * 1.442_695_04 + magic
+        let n = m - magic
+        let r = cx - n * 0.693_359_375 + n * 2.121_944_4e-4
+        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
+        p = p * r + 1.398_199_95e-3
+        p = p * r + 8.333_451_9e-3
+        p = p * r + 4.166_579_59e-2
+        p = p * r + 1.666_666_55e-1
+        p = p * r + 5.000_000_12e-1
+        p = p * (r * r) + r + 1
+        let bits = (unsafeBitCast(m, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
+        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
+    }
+
+    /// GELU of `count` values from `x` into `y` (eight lanes at a time).
+    static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
+        var i = 0
+        while i + 8 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
+            let u = geluC * (v + 0.044_715 * v * v * v)
+            let t = 1 - 2 / (fastExp(2 * u) + 1)
+            UnsafeMutableRawPointer(y + i).storeBytes(of: 0.5 * v * (1 + t), as: SIMD8<Float>.self)
+            i += 8
+        }
+        while i < count {
+            y[i] = gelu(x[i])
+            i += 1
+        }
+    }
+
+    /// Dot product of `n` floats (eight lanes at a time).
+    @inline(__always)
+    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
+        var acc = SIMD8<Float>(repeating: 0)
+        var c = 0
+        while c + 8 <= n {
+            acc = acc + UnsafeRawPointer(a + c).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + c).loadUnaligned(as: SIMD8<Float>.self)
+            c += 8
+        }
+        var s = acc.sum()
+        while c < n {
+            s += a[c] * b[c]
+            c += 1
+        }
+        return s
+    }
+
+    /// `y += a · x` over `n` floats (eight lanes at a time).
+    @inline(__always)
+    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
+        var c = 0
+        while c + 8 <= n {
+            let v = UnsafeRawPointer(y + c).loadUnaligned(as: SIMD8<Float>.self) + a * UnsafeRawPointer(x + c).loadUnaligned(as: SIMD8<Float>.self)
+            UnsafeMutableRawPointer(y + c).storeBytes(of: v, as: SIMD8<Float>.self)
+            c += 8
+        }
+        while c < n {
+            y[c] += a * x[c]
+            c += 1
+        }
+    }
+
+    /// tanh through `fastExp` (absolute error below 1e-6).
+    @inline(__always)
+    static func fastTanh(_ x: Float) -> Float {
+        1 - 2 / (fastExp(2 * x) + 1)
+    }
+
     /// GELU (tanh approximation).
     @inline(__always)
     static func gelu(_ x: Float) -> Float {
-        0.5 * x * (1 + tanh(geluC * (x + 0.044_715 * x * x * x)))
+        0.5 * x * (1 + fastTanh(geluC * (x + 0.044_715 * x * x * x)))
     }
 
     /// d GELU / dx.
     @inline(__always)
     static func geluDerivative(_ x: Float) -> Float {
         let u = geluC * (x + 0.044_715 * x * x * x)
-        let t = tanh(u)
+        let t = fastTanh(u)
         return 0.5 * (1 + t) + 0.5 * x * (1 - t * t) * geluC * (1 + 3 * 0.044_715 * x * x)
     }
 
@@ -145,15 +246,29 @@ enum Ops {
         let eps: Float = 1e-5
         for r in 0..<rows {
             let xr = x + r * dim
-            var m: Float = 0
-            for j in 0..<dim { m += xr[j] }
-            m /= Float(dim)
-            var v: Float = 0
-            for j in 0..<dim {
-                let d = xr[j] - m
-                v += d * d
+            // Two passes (mean, then squared deviations), eight lanes at a time.
+            var acc = SIMD8<Float>(repeating: 0)
+            var j0 = 0
+            while j0 + 8 <= dim {
+                acc = acc + UnsafeRawPointer(xr + j0).loadUnaligned(as: SIMD8<Float>.self)
+                j0 += 8
             }
-            v /= Float(dim)
+            var sum = acc.sum()
+            for j in j0..<dim { sum += xr[j] }
+            let m = sum / Float(dim)
+            var acc2 = SIMD8<Float>(repeating: 0)
+            j0 = 0
+            while j0 + 8 <= dim {
+                let d = UnsafeRawPointer(xr + j0).loadUnaligned(as: SIMD8<Float>.self) - m
+                acc2 = acc2 + d * d
+                j0 += 8
+            }
+            var sum2 = acc2.sum()
+            for j in j0..<dim {
+                let d = xr[j] - m
+                sum2 += d * d
+            }
+            let v = sum2 / Float(dim)
             let rs = 1 / (v + eps).squareRoot()
             mean[r] = m
             rstd[r] = rs
@@ -207,26 +322,31 @@ enum Ops {
                 let q = qkv + i * stride + h * dh
                 var mx = -Float.greatestFiniteMagnitude
                 for j in 0..<n {
-                    let k = qkv + j * stride + dim + h * dh
-                    var s: Float = 0
-                    for c in 0..<dh { s += q[c] * k[c] }
-                    s *= scale
+                    let s = dot(q, qkv + j * stride + dim + h * dh, dh) * scale
                     p[i * n + j] = s
                     mx = max(mx, s)
                 }
-                var sum: Float = 0
-                for j in 0..<n {
-                    let e = exp(p[i * n + j] - mx)
-                    p[i * n + j] = e
-                    sum += e
+                // Exponentials eight at a time (bit-identical to the scalar `fastExp`), summed in order.
+                let row = p + i * n
+                var j = 0
+                while j + 8 <= n {
+                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - mx
+                    UnsafeMutableRawPointer(row + j).storeBytes(of: fastExp(v), as: SIMD8<Float>.self)
+                    j += 8
                 }
+                while j < n {
+                    row[j] = fastExp(row[j] - mx)
+                    j += 1
+                }
+                var sum: Float = 0
+                for j in 0..<n { sum += row[j] }
                 let o = out + i * dim + h * dh
                 for c in 0..<dh { o[c] = 0 }
+                let inv = 1 / sum
                 for j in 0..<n {
-                    let a = p[i * n + j] / sum
+                    let a = p[i * n + j] * inv
                     p[i * n + j] = a
-                    let v = qkv + j * stride + 2 * dim + h * dh
-                    for c in 0..<dh { o[c] += a * v[c] }
+                    axpy(a, qkv + j * stride + 2 * dim + h * dh, o, dh)
                 }
             }
         }

@@ -156,7 +156,9 @@ struct PairedCorpus {
         return leads
     }
 
-    func split(validationFold: Int) -> (train: [TrainingSample], validation: [TrainingSample], validationLabels: [[Bool]]) {
+    /// Training samples (every fold except the validation fold, `excluded` folds and fold 10),
+    /// and the validation fold with its labels.
+    func split(validationFold: Int, excluded: Set<Int> = []) -> (train: [TrainingSample], validation: [TrainingSample], validationLabels: [[Bool]]) {
         var train: [TrainingSample] = []
         var val: [TrainingSample] = []
         var valLabels: [[Bool]] = []
@@ -164,7 +166,7 @@ struct PairedCorpus {
             if folds[i] == validationFold {
                 val.append(s)
                 valLabels.append(labels[i])
-            } else if folds[i] != 10 {
+            } else if folds[i] != 10 && !excluded.contains(folds[i]) {
                 train.append(s)
             }
         }

@@ -52,8 +52,8 @@ struct Fit: AsyncParsableCommand {
     @Option(help: "Output model file (safetensors).")
     var out: String
 
-    @Option(help: "Epochs.")
-    var epochs = 60
+    @Option(help: "Epochs (the shipped model: 80).")
+    var epochs = 80
 
     @Option(help: "Seed for initialisation, shuffling and masking.")
     var seed: UInt64 = 7
@@ -76,17 +76,59 @@ struct Fit: AsyncParsableCommand {
     @Flag(help: "Resume from the checkpoint if it exists.")
     var resume = false
 
+    @Option(name: .customLong("exclude-folds"), help: "Comma-separated folds left out of training entirely (e.g. 9 for development runs that validate on fold 8 and keep fold 9 unseen).")
+    var excludeFolds = ""
+
+    @Option(help: "How leads are combined: time-aligned (time tokens fused across present leads) or lead-tokens (one pooled token per lead, the session-1 architecture). Default: the shipped architecture.")
+    var fusion: String?
+
+    @Option(name: .customLong("conv-channels"), help: "Output channels of the four stem convolutions, comma-separated (default: the shipped architecture's).")
+    var convChannels: String?
+
+    @Option(help: "Transformer layers (default: the shipped architecture's).")
+    var layers: Int?
+
+    @Option(help: "Parallel shards per step. The floating-point sum of the shard gradients depends on it, so the same seed and shard count give the same model on any machine (the shipped model: 2).")
+    var shards = 2
+
+    @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
+    var timeShift = 25
+
+    func configuration() throws -> EncoderConfiguration {
+        var config = EncoderConfiguration()
+        if let fusion {
+            switch fusion {
+            case "time-aligned": config.fusion = .timeAligned
+            case "lead-tokens": config.fusion = .leadTokens
+            default: throw ValidationError("--fusion must be time-aligned or lead-tokens, not '\(fusion)'")
+            }
+        }
+        if let convChannels {
+            let c = convChannels.split(separator: ",").compactMap { Int(String($0).trimmingWhitespace()) }
+            guard c.count == config.convChannels.count, c.allSatisfy({ $0 > 0 }) else {
+                throw ValidationError("--conv-channels needs \(config.convChannels.count) positive integers, got '\(convChannels)'")
+            }
+            config.convChannels = c
+        }
+        if let layers { config.layers = layers }
+        try config.validate()
+        return config
+    }
+
     func run() async throws {
-        let config = EncoderConfiguration()
+        let config = try configuration()
+        let excluded = Set(excludeFolds.split(separator: ",").compactMap { Int(String($0).trimmingWhitespace()) })
+        guard !excluded.contains(validationFold) else { throw ValidationError("--exclude-folds must not contain the validation fold \(validationFold)") }
         let corpusData = try await corpus.load(configuration: config)
-        let (train, val, valLabels) = corpusData.split(validationFold: validationFold)
-        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities")
+        let (train, val, valLabels) = corpusData.split(validationFold: validationFold, excluded: excluded)
+        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities; encoder \(config.fusion.rawValue), stem \(config.convChannels), \(config.layers) layer(s)")
         var options = TrainingOptions()
         options.epochs = epochs
         options.seed = seed
         options.batchSize = batchSize
         options.learningRate = learningRate
-        options.shards = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        options.maxTimeShift = max(0, timeShift)
+        options.shards = max(1, shards)
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
         let checkpointURL = URL(fileURLWithPath: checkpoint ?? out + ".checkpoint")
@@ -107,7 +149,9 @@ struct Fit: AsyncParsableCommand {
         card.heldOutConcepts = heldOut.sorted()
         card.seed = seed
         card.epochs = epochs
-        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)")
+        card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
+            + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
+            + " --time-shift \(timeShift)"
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)

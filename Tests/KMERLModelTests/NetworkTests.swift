@@ -9,6 +9,7 @@ import Testing
 @Suite struct NetworkTests {
     static var tiny: EncoderConfiguration {
         var c = EncoderConfiguration()
+        c.fusion = .leadTokens
         c.length = 120
         c.convChannels = [4, 6]
         c.convKernels = [6, 3]
@@ -53,8 +54,19 @@ import Testing
         EntitySpec(id: "X", text: "unknown"), EntitySpec(id: "AFIB", text: "atrial fibrillation"),
     ]
 
-    @Test func wholeModelGradientMatchesFiniteDifferences() async throws {
-        let config = Self.tiny
+    /// The tiny configuration with time-aligned fusion (lead-specific projections, time-position
+    /// embedding, transformer over fused time tokens) and two layers.
+    static var tinyTimeAligned: EncoderConfiguration {
+        var c = tiny
+        c.fusion = .timeAligned
+        c.layers = 2
+        c.convNorm = false
+        return c
+    }
+
+    @Test(arguments: [false, true])
+    func wholeModelGradientMatchesFiniteDifferences(timeAligned: Bool) async throws {
+        let config = timeAligned ? Self.tinyTimeAligned : Self.tiny
         var options = TrainingOptions()
         options.shards = 2
         options.contrastiveWeight = 0.5
@@ -109,9 +121,11 @@ import Testing
         #expect(checked > 40)
     }
 
-    @Test func absentLeadsHaveNoTokensAndOrderDoesNotMatter() throws {
-        let model = try KMERLEncoderModel.untrained(configuration: Self.tiny, seed: 1)
-        let (views, _) = Self.views(Self.tiny)
+    @Test(arguments: [false, true])
+    func absentLeadsHaveNoTokensAndOrderDoesNotMatter(timeAligned: Bool) throws {
+        let config = timeAligned ? Self.tinyTimeAligned : Self.tiny
+        let model = try KMERLEncoderModel.untrained(configuration: config, seed: 1)
+        let (views, _) = Self.views(config)
         let two = views[1]
         let a = model.embed(prepared: [two])[0]
         let b = model.embed(prepared: [two.reversed()])[0]
@@ -121,12 +135,39 @@ import Testing
         let alone = model.embed(prepared: [[two[0]]])[0]
         for i in 0..<alone.record.count { #expect(abs(alone.record[i] - (a.perLead[.i]?[i] ?? .nan)) < 1e-5) }
         // Zero-filling a lead is not the same as leaving it out.
-        let zeroFilled = two + [(StandardLead.v1, [Float](repeating: 0, count: Self.tiny.length))]
+        let zeroFilled = two + [(StandardLead.v1, [Float](repeating: 0, count: config.length))]
         let z = model.embed(prepared: [zeroFilled])[0]
         let diff = zip(z.record, a.record).map { abs($0 - $1) }.max() ?? 0
         #expect(diff > 1e-4)
         let norm = a.record.reduce(0) { $0 + $1 * $1 }
         #expect(abs(norm - 1) < 1e-4)
+    }
+
+    @Test func timeAlignedShapesAndOldFilesDecodeAsLeadTokens() throws {
+        let net = Network(config: Self.tinyTimeAligned)
+        let t = Self.tinyTimeAligned.tokensPerLead
+        #expect(net.layout.info("ecg.token.weight")?.shape == [12, 6, 8])
+        #expect(net.layout.info("ecg.time_embedding")?.shape == [t, 8])
+        #expect(Network(config: Self.tiny).layout.info("ecg.time_embedding") == nil)
+        // A configuration written before `fusion` existed describes the lead-token architecture.
+        var json = try JSONSerialization.jsonObject(with: JSONEncoder().encode(Self.tinyTimeAligned)) as? [String: Any] ?? [:]
+        #expect(json["fusion"] as? String == "timeAligned")
+        json["fusion"] = nil
+        let old = try JSONDecoder().decode(EncoderConfiguration.self, from: JSONSerialization.data(withJSONObject: json))
+        #expect(old.fusion == .leadTokens)
+        // Round trip of a time-aligned model through safetensors.
+        let model = try KMERLEncoderModel.untrained(configuration: Self.tinyTimeAligned, seed: 4)
+        let loaded = try KMERLEncoderModel.load(safetensors: try model.safetensorsData())
+        #expect(loaded.configuration == model.configuration)
+        #expect(loaded.version == model.version)
+        #expect(model.version.contains("-time"))
+    }
+
+    @Test func timeShiftAugmentationDelaysAndZeroFills() {
+        #expect(Trainer.shifted([1, 2, 3, 4], by: 1) == [0, 1, 2, 3])
+        #expect(Trainer.shifted([1, 2, 3, 4], by: -2) == [3, 4, 0, 0])
+        #expect(Trainer.shifted([1, 2, 3, 4], by: 0) == [1, 2, 3, 4])
+        #expect(Trainer.shifted([1, 2], by: 5) == [0, 0])
     }
 
     @Test func seededInitialisationIsDeterministic() throws {

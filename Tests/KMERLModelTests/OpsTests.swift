@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 
 @testable import KMERLModel
@@ -103,6 +104,35 @@ import Testing
         Ops.attentionBackward(qb.p, probs: probs.p, dout: wb.p, n: n, dim: dim, heads: heads, dqkv: dq.p)
         withExtendedLifetime((qb, wb)) {}
         Self.check(qkv, grad: dq.array, samples: 120) { Self.weightedSum(forward($0).0, wy) }
+    }
+
+    @Test func fastExpAndTanhMatchLibm() {
+        var worstExp: Float = 0
+        var worstTanh: Float = 0
+        var x: Float = -80
+        while x < 80 {
+            worstExp = max(worstExp, abs(Ops.fastExp(x) - Foundation.exp(x)) / Foundation.exp(x))
+            if abs(x) < 12 { worstTanh = max(worstTanh, abs(Ops.fastTanh(x) - Foundation.tanh(x))) }
+            x += 0.0137
+        }
+        #expect(worstExp < 2e-6, "relative error of fastExp \(worstExp)")
+        // The eight-lane version is bit-identical to the scalar one (kernels mix them).
+        var lanes = SIMD8<Float>(repeating: 0)
+        var v: Float = -90
+        while v < 90 {
+            for k in 0..<8 { lanes[k] = v + Float(k) * 0.173 }
+            let e = Ops.fastExp(lanes)
+            for k in 0..<8 { #expect(e[k].bitPattern == Ops.fastExp(lanes[k]).bitPattern) }
+            v += 1.37
+        }
+        #expect(worstTanh < 1e-6, "absolute error of fastTanh \(worstTanh)")
+        #expect(Ops.fastExp(-200) >= 0 && Ops.fastExp(-200) < 1e-37)
+        #expect(Ops.fastExp(200).isFinite && Ops.fastTanh(100) == 1 && Ops.fastTanh(-100) == -1)
+        // GELU against the libm tanh formula.
+        for v: Float in [-4, -1.3, -0.01, 0, 0.2, 2.5] {
+            let reference = 0.5 * v * (1 + Foundation.tanh(0.797_884_56 * (v + 0.044_715 * v * v * v)))
+            #expect(abs(Ops.gelu(v) - reference) < 2e-6)
+        }
     }
 
     @Test func geluAndNormalizeBackward() {
