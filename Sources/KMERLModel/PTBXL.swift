@@ -132,6 +132,12 @@ public struct PTBXLLabels: Sendable {
         superclass = sup
     }
 
+    /// Reads `ptbxl_database.csv` and `scp_statements.csv` of the PTB-XL folder `folder`.
+    public init(folder: URL) throws {
+        try self.init(
+            database: folder.appendingPathComponent("ptbxl_database.csv"), statements: folder.appendingPathComponent("scp_statements.csv"))
+    }
+
     /// Parses `{'NORM': 100.0, 'SR': 0.0}`.
     public static func parseCodes(_ s: String) -> [String: Double] {
         var out: [String: Double] = [:]

@@ -18,8 +18,7 @@ struct PairedCorpus {
     static let uncertainTarget: Float = 0.7
 
     static func load(records: URL, ptbxl: URL, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
-        let labelsDB = try PTBXLLabels(
-            database: ptbxl.appendingPathComponent("ptbxl_database.csv"), statements: ptbxl.appendingPathComponent("scp_statements.csv"))
+        let labelsDB = try PTBXLLabels(folder: ptbxl)
         var entities: [EntitySpec] = []
         var seen = Set<String>()
         for e in PTBXLLabels.superclasses + labelsDB.subclasses + labelsDB.statements where !seen.contains(e.id) {
@@ -27,43 +26,28 @@ struct PairedCorpus {
             entities.append(e)
         }
         let index = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($1.id, $0) })
-        let headers = RecordFiles.headers(in: records)
-        guard !headers.isEmpty else { throw RecordFiles.Failure(description: "\(records.path): no WFDB headers (*.hea) found") }
-        let pre = LeadPreprocessor(sampleRate: configuration.sampleRate, length: configuration.length)
-        var samples: [TrainingSample] = []
-        var folds: [Int] = []
-        var labels: [[Bool]] = []
-        var skipped = 0
-        for h in headers {
-            guard let id = Self.ecgID(h), let row = labelsDB.rows[id] else {
-                skipped += 1
-                continue
-            }
-            guard let leads = Self.preparedLeads(h, pre, log: log) else {
-                skipped += 1
-                continue
-            }
+        let collected = try collect(
+            records: records, configuration: configuration, skipped: "without a readable header or a database row", log: log
+        ) { id in
+            guard let row = labelsDB.rows[id] else { return nil }
             let (certain, uncertain) = labelsDB.concepts(of: row)
             var t = [Float?](repeating: 0, count: entities.count)
             var y = [Bool](repeating: false, count: entities.count)
             for c in certain { if let k = index[c] { t[k] = 1; y[k] = true } }
             for c in uncertain { if let k = index[c] { t[k] = uncertainTarget; y[k] = true } }
-            samples.append(TrainingSample(id: String(id), leads: leads, targets: t, report: row.report))
-            folds.append(row.fold)
-            labels.append(y)
+            return (t, y, row.report, row.fold)
         }
-        if skipped > 0 { log("skipped \(skipped) records without a readable header or a database row") }
         return PairedCorpus(
             entities: entities, superclasses: Set(PTBXLLabels.superclasses.map(\.id)), subclasses: Set(labelsDB.subclasses.map(\.id)),
-            samples: samples, folds: folds, labels: labels)
+            samples: collected.samples, folds: collected.folds, labels: collected.labels)
     }
 
     /// The corpus from a knowledge base: entities are its concepts (text `descriptionText`) that
     /// reports mention, plus every PTB-XL superclass and subclass; targets come from the extracted
     /// mentions (present or historical → 1, uncertain → `uncertainTarget`, negated or not mentioned
-    /// → 0), propagated to all ancestor concepts. Evaluation labels are PTB-XL's `scp_codes`
-    /// (ground truth) when `ptbxl` has the database, else the mentions.
-    static func load(records: URL, db: URL, ptbxl: URL?, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
+    /// → 0), propagated to all ancestor concepts. Folds and evaluation labels (ground truth) come
+    /// from PTB-XL's database in `ptbxl`, which must be readable.
+    static func load(records: URL, db: URL, ptbxl: URL, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
         let store = try KnowledgeStore(path: db.path)
         let concepts = try store.concepts()
         let pairs = try store.trainingPairs()
@@ -100,11 +84,31 @@ struct PairedCorpus {
         let entities = concepts.filter { c in (mentionCounts[c.id] ?? 0) > 0 || c.codes.contains { classCodes.contains($0.system) } }
             .map { EntitySpec(id: $0.id, text: $0.descriptionText) }
         let index = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($1.id, $0) })
-        var truth: PTBXLLabels? = nil
-        if let ptbxl, FileManager.default.fileExists(atPath: ptbxl.appendingPathComponent("ptbxl_database.csv").path) {
-            truth = try PTBXLLabels(
-                database: ptbxl.appendingPathComponent("ptbxl_database.csv"), statements: ptbxl.appendingPathComponent("scp_statements.csv"))
+        let truth = try PTBXLLabels(folder: ptbxl)
+        let collected = try collect(
+            records: records, configuration: configuration,
+            skipped: "without a report in the knowledge base, a PTB-XL fold or a readable header", log: log
+        ) { id in
+            guard let pair = pairTargets[String(id)], let row = truth.rows[id] else { return nil }
+            var t = [Float?](repeating: 0, count: entities.count)
+            for (cid, v) in pair.targets { if let k = index[cid] { t[k] = v } }
+            var y = [Bool](repeating: false, count: entities.count)
+            let (certain, uncertain) = truth.concepts(of: row)
+            for c in certain.union(uncertain) { if let k = index[c] { y[k] = true } }
+            return (t, y, pair.text, row.fold)
         }
+        return PairedCorpus(
+            entities: entities, superclasses: superIDs, subclasses: subIDs, samples: collected.samples, folds: collected.folds,
+            labels: collected.labels)
+    }
+
+    /// Every record under `records` whose `ecg_id` `pair` accepts (targets, evaluation labels,
+    /// report, fold), with its leads prepared for the encoder; the others are counted and logged
+    /// as skipped for `reason`.
+    private static func collect(
+        records: URL, configuration: EncoderConfiguration, skipped reason: String, log: (String) -> Void,
+        pair: (Int) -> (targets: [Float?], labels: [Bool], report: String, fold: Int)?
+    ) throws -> (samples: [TrainingSample], folds: [Int], labels: [[Bool]]) {
         let headers = RecordFiles.headers(in: records)
         guard !headers.isEmpty else { throw RecordFiles.Failure(description: "\(records.path): no WFDB headers (*.hea) found") }
         let pre = LeadPreprocessor(sampleRate: configuration.sampleRate, length: configuration.length)
@@ -113,27 +117,16 @@ struct PairedCorpus {
         var labels: [[Bool]] = []
         var skipped = 0
         for h in headers {
-            guard let id = Self.ecgID(h), let pair = pairTargets[String(id)], let row = truth?.rows[id] else {
+            guard let id = ecgID(h), let p = pair(id), let leads = preparedLeads(h, pre, log: log) else {
                 skipped += 1
                 continue
             }
-            guard let leads = Self.preparedLeads(h, pre, log: log) else {
-                skipped += 1
-                continue
-            }
-            var t = [Float?](repeating: 0, count: entities.count)
-            for (cid, v) in pair.targets { if let k = index[cid] { t[k] = v } }
-            var y = [Bool](repeating: false, count: entities.count)
-            if let truth {
-                let (certain, uncertain) = truth.concepts(of: row)
-                for c in certain.union(uncertain) { if let k = index[c] { y[k] = true } }
-            }
-            samples.append(TrainingSample(id: String(id), leads: leads, targets: t, report: pair.text))
-            folds.append(row.fold)
-            labels.append(y)
+            samples.append(TrainingSample(id: String(id), leads: leads, targets: p.targets, report: p.report))
+            folds.append(p.fold)
+            labels.append(p.labels)
         }
-        if skipped > 0 { log("skipped \(skipped) records without a report in the knowledge base, a PTB-XL fold or a readable header") }
-        return PairedCorpus(entities: entities, superclasses: superIDs, subclasses: subIDs, samples: samples, folds: folds, labels: labels)
+        if skipped > 0 { log("skipped \(skipped) records \(reason)") }
+        return (samples, folds, labels)
     }
 
     /// The PTB-XL `ecg_id` a record header stands for (`00042_lr.hea` → 42).

@@ -19,8 +19,7 @@ import Testing
         #expect(model.card.heldOutConcepts.isEmpty)
         #expect(model.card.trainedConcepts.contains("AFIB") && model.card.trainedConcepts.contains("CLBBB"))
         let ptbxl = try SharedData.url("ptbxl")
-        let labels = try PTBXLLabels(
-            database: ptbxl.appendingPathComponent("ptbxl_database.csv"), statements: ptbxl.appendingPathComponent("scp_statements.csv"))
+        let labels = try PTBXLLabels(folder: ptbxl)
         var records: [ECGRecord] = []
         var truth: [[Bool]] = []
         let root = ptbxl.appendingPathComponent("records100")
