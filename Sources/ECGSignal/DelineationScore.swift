@@ -84,18 +84,22 @@ public struct DelineationScore: Sendable {
         }
     }
 
+    /// The scored boundaries of one annotated wave as (boundary type in `boundaryNames` order,
+    /// sample position): QRS onset/offset, P onset/offset, T offset; none for other waves.
+    public static func boundaries(of wave: ReferenceWave) -> [(type: Int, position: Int?)] {
+        switch wave.kind {
+        case "N": return [(0, wave.onset), (1, wave.offset)]
+        case "p": return [(2, wave.onset), (3, wave.offset)]
+        case "t": return [(4, wave.offset)]
+        default: return []
+        }
+    }
+
     /// Adds one lead: `reference` waves, `detected` positions per boundary type (`boundaryNames`
     /// order, sorted), sampled at `fs`.
     public mutating func add(reference: [ReferenceWave], detected: [[Int]], sampleRate fs: Double) {
         for wave in reference {
-            let pairs: [(Int, Int?)]
-            switch wave.kind {
-            case "N": pairs = [(0, wave.onset), (1, wave.offset)]
-            case "p": pairs = [(2, wave.onset), (3, wave.offset)]
-            case "t": pairs = [(4, wave.offset)]
-            default: pairs = []
-            }
-            for (type, position) in pairs {
+            for (type, position) in Self.boundaries(of: wave) {
                 guard let position else { continue }
                 var best: Double?
                 for d in detected[type] {

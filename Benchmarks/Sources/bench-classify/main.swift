@@ -31,24 +31,24 @@ if let leadsText {
     options.leads = Set(leadsText.split(separator: ",").compactMap { Lead.standard(forAlias: String($0)) })
 }
 
-@MainActor func cpuSeconds() -> Double {
+/// This process's resource usage so far.
+func selfUsage() -> rusage {
     var usage = rusage()
     #if os(Linux)
     getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
     #else
     getrusage(RUSAGE_SELF, &usage)
     #endif
+    return usage
+}
+
+func cpuSeconds() -> Double {
+    let usage = selfUsage()
     return Double(usage.ru_utime.tv_sec) + Double(usage.ru_utime.tv_usec) / 1e6 + Double(usage.ru_stime.tv_sec) + Double(usage.ru_stime.tv_usec) / 1e6
 }
 
-@MainActor func peakRSSMegabytes() -> Double {
-    var usage = rusage()
-    #if os(Linux)
-    getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage)
-    #else
-    getrusage(RUSAGE_SELF, &usage)
-    #endif
-    return Double(usage.ru_maxrss) / 1024  // kilobytes on Linux
+func peakRSSMegabytes() -> Double {
+    Double(selfUsage().ru_maxrss) / 1024  // kilobytes on Linux
 }
 
 func loadAverage() -> Double {

@@ -28,14 +28,7 @@ func dumpErrors(records: [ECGRecord], pipeline: MeasurementPipeline, root: URL, 
             let detected = DelineationScore.detectedPositions(beats: m.beats, lead: m.leads[index], sampleRate: fs)
             total.add(reference: reference, detected: detected, sampleRate: fs)
             for wave in reference {
-                let pairs: [(Int, Int?)]
-                switch wave.kind {
-                case "N": pairs = [(0, wave.onset), (1, wave.offset)]
-                case "p": pairs = [(2, wave.onset), (3, wave.offset)]
-                case "t": pairs = [(4, wave.offset)]
-                default: pairs = []
-                }
-                for (type, position) in pairs {
+                for (type, position) in DelineationScore.boundaries(of: wave) {
                     guard let position else { continue }
                     var best: Double?
                     var beatIndex = -1
