@@ -36,6 +36,12 @@ import Testing
         #expect(ExtractionEvaluation.reportStatements(["SR", "LAFB", "NORM"], concepts: ["SR", "LAFB", "NORM"]) == ["SR", "LAFB"])
         #expect(ExtractionEvaluation.reportStatements(["SR", "VCLVH", "LVH", "NORM"]) == ["SR", "VCLVH", "LVH"])
         #expect(ExtractionEvaluation.reportStatements(["SR", "IRBBB", "NORM"]) == ["SR", "IRBBB", "NORM"])
+        // Left axis deviation stated without another cause is coded LAFB; not when uncertain, not next to
+        // an inferior infarction or a left bundle branch block.
+        #expect(ExtractionEvaluation.reportStatements(["SR"], concepts: ["SR", "LAD"], definite: ["SR", "LAD"]) == ["SR", "LAFB"])
+        #expect(ExtractionEvaluation.reportStatements(["SR"], concepts: ["SR", "LAD"], definite: ["SR"]) == ["SR"])
+        #expect(ExtractionEvaluation.reportStatements(["SR", "IMI"], concepts: ["SR", "LAD", "IMI"], definite: ["SR", "LAD", "IMI"]) == ["SR", "IMI"])
+        #expect(ExtractionEvaluation.reportStatements(["SR", "CLBBB"], concepts: ["SR", "LAD", "CLBBB"], definite: ["SR", "LAD", "CLBBB"]) == ["SR", "CLBBB"])
         // End to end on the report of PTB-XL ecg_id 13650 (labelled ILMI, ABQRS, SR).
         let extractor = Extractor(concepts: ontology.concepts)
         let text = "sinusrhythmus linkstyp qrs(t) abnorm    anterolateraler infarkt mÖglich    inferiorer infarkt     wahrscheinlich alt"
@@ -43,7 +49,7 @@ import Testing
         #expect(ExtractionEvaluation.reportStatements(found) == ["SR", "ABQRS", "ILMI"])
     }
 
-    /// The real figures on the development folds (measured F1 0.8105, precision 0.8234, recall 0.7980; the
+    /// The real figures on the development folds (measured F1 0.8127, precision 0.8205, recall 0.8051; the
     /// margin absorbs nothing but rounding of future synonym edits — a drop below it is a regression).
     @Test func microF1OnFolds1To8() throws {
         let ontology = try Ontology.load(contentsOf: SharedData.projectRoot.appendingPathComponent("Ontology/kmerl-ontology.xml"))
@@ -52,9 +58,9 @@ import Testing
         #expect(evaluation.reports == 17441)
         #expect(evaluation.frequentScores.count == 62)
         let micro = evaluation.micro
-        #expect(micro.f1 >= 0.81)
+        #expect(micro.f1 >= 0.812)
         #expect(micro.precision >= 0.82)
-        #expect(micro.recall >= 0.795)
+        #expect(micro.recall >= 0.80)
         func score(_ code: String) -> ExtractionEvaluation.Score? { evaluation.scores.first { $0.code == code } }
         #expect(score("SR")?.support == 13426)
         #expect((score("SR")?.f1 ?? 0) >= 0.99)
@@ -63,6 +69,7 @@ import Testing
         #expect((score("ABQRS")?.f1 ?? 0) >= 0.97)
         #expect((score("NORM")?.f1 ?? 0) >= 0.88)
         #expect((score("LPR")?.recall ?? 0) == 1.0)
+        #expect((score("LAFB")?.f1 ?? 0) >= 0.77)
         #expect(evaluation.table().contains("micro average over 62 statements with support >= 20"))
         // The text-only ceiling (majority labels per distinct text), measured 0.9569 over all reports and
         // 0.9129 over the 10,671 reports whose text occurs at least twice.

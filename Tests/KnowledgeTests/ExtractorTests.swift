@@ -179,4 +179,11 @@ import Testing
         #expect(found("poor r progression, cant exclude previous anteroseptal infarct") .contains("ASMI/uncertain"))
         #expect(found("old inferior infarct cannot be entirely excluded.") == ["IMI/uncertain"])
     }
+
+    /// The Swedish device's "vänster el-axel" is a left axis (like German "linkstyp"); only "extrem vänster
+    /// el-axel" is left axis deviation (PTB-XL: LAFB on 3% of the former, 52% of the latter).
+    @Test func swedishAxisTypes() {
+        #expect(found("sinusrytm vänster el-axel") == ["SR/present", "LAXIS/present"])
+        #expect(found("sinusrytm extrem vänster el-axel") == ["SR/present", "LAD/present"])
+    }
 }

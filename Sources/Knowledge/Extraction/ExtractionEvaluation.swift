@@ -46,10 +46,20 @@ public struct ExtractionEvaluation: Sendable {
         "LVH", "LAO/LAE", "RVH", "RAO/RAE", "SEHYP", "LAFB", "LPFB",
     ]
 
+    /// Statements that explain a left axis deviation other than a left anterior fascicular block: an
+    /// inferior infarction, a left bundle branch block, pre-excitation — or a report calling the ECG normal.
+    public static let otherCausesOfLeftAxisDeviation: Set<String> = [
+        "IMI", "ILMI", "IPMI", "IPLMI", "CLBBB", "ILBBB", "WPW", "NORM",
+    ]
+
     /// The statements of one report: those of its found concepts with `combinedStatements` and
-    /// `excludedStatements` applied; `NORM` added when every found concept (ids in `concepts`) is one
-    /// of `normalFindings`, and removed next to `statementsExcludingNormal`.
-    public static func reportStatements(_ found: Set<String>, concepts: Set<String> = []) -> Set<String> {
+    /// `excludedStatements` applied; `NORM` added when every found concept (ids in `concepts`, present or
+    /// uncertain) is one of `normalFindings`, and removed next to `statementsExcludingNormal`; `LAFB`
+    /// added when left axis deviation (`LAD`) is found present (ids in `definite`) and none of
+    /// `otherCausesOfLeftAxisDeviation` is.
+    public static func reportStatements(
+        _ found: Set<String>, concepts: Set<String> = [], definite: Set<String> = []
+    ) -> Set<String> {
         var result = found
         for (parts, whole) in combinedStatements where parts.isSubset(of: found) {
             result.subtract(parts)
@@ -59,6 +69,7 @@ public struct ExtractionEvaluation: Sendable {
             result.remove(excluded)
         }
         if !concepts.isEmpty, concepts.isSubset(of: normalFindings) { result.insert("NORM") }
+        if definite.contains("LAD"), result.isDisjoint(with: otherCausesOfLeftAxisDeviation) { result.insert("LAFB") }
         if !result.isDisjoint(with: statementsExcludingNormal) { result.remove("NORM") }
         return result
     }
@@ -218,11 +229,13 @@ public struct ExtractionEvaluation: Sendable {
             seconds += (clock.now - start).seconds
             var found: Set<String> = []
             var concepts: Set<String> = []
+            var definite: Set<String> = []
             for mention in mentions where mention.assertion == .present || mention.assertion == .uncertain {
                 concepts.insert(mention.conceptID)
+                if mention.assertion == .present { definite.insert(mention.conceptID) }
                 if let codes = statementsOfConcept[mention.conceptID] { found.formUnion(codes) }
             }
-            found = reportStatements(found, concepts: concepts)
+            found = reportStatements(found, concepts: concepts, definite: definite)
             for code in labels {
                 support[code, default: 0] += 1
                 if found.contains(code) { truePositives[code, default: 0] += 1 }
@@ -328,8 +341,8 @@ public struct ExtractionEvaluation: Sendable {
     /// A plain-text table: one line per statement, then the micro average.
     public func table() -> String {
         var lines = [
-            "                                           kmerl               | text-only ceiling       | repeated texts F1",
-            "code       support predicted   tp  precision  recall      f1 | precision recall     f1 |  kmerl ceiling",
+            "                                           kmerl               | text-only ceiling       | repeated texts only",
+            "code       support predicted   tp  precision  recall      f1 | precision recall     f1 | support  kmerl R  F1 | ceiling R  F1",
         ]
         let repeatedByCode = Dictionary(uniqueKeysWithValues: repeatedScores.map { ($0.code, $0) })
         for score in scores where score.support > 0 || score.predicted > 0 {
@@ -337,9 +350,11 @@ public struct ExtractionEvaluation: Sendable {
             let repeated = repeatedByCode[score.code]
             lines.append(
                 score.code.padding(toLength: 10, withPad: " ", startingAt: 0)
-                    + String(format: " %7d %9d %4d %10.3f %7.3f %7.3f | %9.3f %6.3f %6.3f | %6.3f %7.3f", score.support, score.predicted,
-                        score.truePositives, score.precision, score.recall, score.f1, score.ceilingPrecision, score.ceilingRecall,
-                        score.ceilingF1, repeated?.f1 ?? 0, repeated?.ceilingF1 ?? 0) + mark)
+                    + String(
+                        format: " %7d %9d %4d %10.3f %7.3f %7.3f | %9.3f %6.3f %6.3f | %7d %6.3f %5.3f | %6.3f %6.3f", score.support,
+                        score.predicted, score.truePositives, score.precision, score.recall, score.f1, score.ceilingPrecision,
+                        score.ceilingRecall, score.ceilingF1, repeated?.support ?? 0, repeated?.recall ?? 0, repeated?.f1 ?? 0,
+                        repeated?.ceilingRecall ?? 0, repeated?.ceilingF1 ?? 0) + mark)
         }
         let micro = self.micro
         let foldList = folds.map(String.init).joined(separator: ",")
