@@ -178,6 +178,9 @@ import Testing
     @Test func informalUncertaintyCues() {
         #expect(found("poor r progression, cant exclude previous anteroseptal infarct") .contains("ASMI/uncertain"))
         #expect(found("old inferior infarct cannot be entirely excluded.") == ["IMI/uncertain"])
+        // "nicht beurteilbar" (not assessable) is not the negation "nicht": the ST elevation after it stays
+        // present (PTB-XL ecg_id 2868).
+        #expect(found("st-senkung in v6 (wegen lsb nicht beurteilbar) st-hebung in v2") == ["STD_/present", "CLBBB/present", "STE_/present"])
     }
 
     /// The Swedish device's "vänster el-axel" is a left axis (like German "linkstyp"); only "extrem vänster

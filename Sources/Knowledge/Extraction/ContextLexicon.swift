@@ -133,7 +133,8 @@ enum ContextLexicon {
             .scopeBreak,
             """
             keine p-welle erkannt;keine p-wellen erkannt;keine p-welle;keine p-wellen;no p waves;no p waves seen;
-            no change;no significant change;no change since;no definite change;keine änderung;unverändert;unchanged
+            no change;no significant change;no change since;no definite change;keine änderung;unverändert;unchanged;
+            nicht beurteilbar;nicht sicher beurteilbar;not assessable;cannot be assessed
             """)
         add(.generic, "most commonly due to;is most commonly due to;this is most commonly due to;commonly due to;typically due to")
         return list
