@@ -374,23 +374,25 @@ public final class KMERLEncoderModel: Sendable {
 
     /// Scores concepts against an embedding: similarity, calibrated probability, and per-lead
     /// probabilities from each lead alone. Returns no scores for an embedding without leads.
+    /// (To score many records against the same concepts, `prepare` them once and use `scoreTable`.)
     public func score(_ embedding: RecordEmbedding, concepts: [ConceptQuery]) -> [ConceptScore] {
-        guard !embedding.record.isEmpty else { return [] }
-        return concepts.map { c in
-            let t = embedText(c.text)
-            let calibration = calibrations[c.id]
-            let cal = calibration ?? globalCalibration
-            let sim = Self.dot(embedding.record, t)
+        let prepared = prepare(concepts)
+        guard let table = scoreTable(embedding, prepared: prepared) else { return [] }
+        return concepts.indices.map { k in
             var per: [StandardLead: Double] = [:]
-            for (lead, v) in embedding.perLead { per[lead] = cal.probability(logit(similarity: Self.dot(v, t))) }
+            for (slot, p) in zip(StandardLead.allCases, table.leadProbabilities(of: k)) where !p.isNaN { per[slot] = p }
             return ConceptScore(
-                id: c.id, probability: cal.probability(logit(similarity: sim)), similarity: sim, hasConceptCalibration: calibration != nil, perLead: per)
+                id: prepared.ids[k], probability: table.probability[k], similarity: table.similarity[k],
+                hasConceptCalibration: prepared.hasOwnCalibration[k], perLead: per)
         }
     }
 
     static func dot(_ a: [Float], _ b: [Float]) -> Double {
-        var s: Float = 0
-        for i in 0..<min(a.count, b.count) { s += a[i] * b[i] }
-        return Double(s)
+        guard !a.isEmpty, !b.isEmpty else { return 0 }
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                Double(dot(x.baseAddress.unsafelyUnwrapped, y.baseAddress.unsafelyUnwrapped, min(a.count, b.count)))
+            }
+        }
     }
 }
