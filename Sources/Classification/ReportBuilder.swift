@@ -70,24 +70,28 @@ enum ReportBuilder {
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(
-        _ result: RecordResult, count: Int, deciding: Set<String>, rule: OverallStatementRule = OverallStatementRule()
+        _ result: RecordResult, count: Int, deciding: Set<String>, aggregates: Set<String> = [], rule: OverallStatementRule = OverallStatementRule()
     ) -> [Finding] {
         // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
         let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
         // Deciding findings first, and among them those that make the record abnormal or borderline
-        // before the minor ones and the normal statements, so the headline shows why the overall
-        // statement is what it is.
+        // (specific findings, then PTB-XL class aggregates) before the minor ones and the normal
+        // statements, and "consider" findings (which decide nothing) last, so the headline shows
+        // why the overall statement is what it is.
         func rank(_ f: Finding) -> Int {
-            rule.normalConcepts.contains(f.conceptID) ? 2 : rule.minorConcepts.contains(f.conceptID) ? 1 : 0
+            if f.qualifier == .consider { return 4 }
+            if aggregates.contains(f.conceptID) { return 1 }
+            return rule.normalConcepts.contains(f.conceptID) ? 3 : rule.minorConcepts.contains(f.conceptID) ? 2 : 0
         }
-        let primary = reported.filter { deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        let primarySet = deciding.union(aggregates)
+        let primary = reported.filter { primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
             .enumerated().sorted { a, b in
                 let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
                 return ra != rb ? ra < rb : a.offset < b.offset
             }.map(\.element)
         // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
         // probability is not comparable with the calibrated ones.
-        let rest = reported.filter { !deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
             + reported.filter { result.findings[$0].isZeroShot }
         // The chosen ones are shown most probable first (the findings' own order).
         return (primary + rest).prefix(count).sorted().map { result.findings[$0] }
