@@ -63,6 +63,11 @@ public struct RecordClassifier: Sendable {
     let deciding: Set<String>
     /// The PTB-XL class aggregates (see `OverallStatementRule.aggregateConcepts`).
     let aggregates: Set<String>
+    /// The order in which findings are stated in a headline, by category: rhythm, conduction,
+    /// axis, hypertrophy, infarction, ST-T, form, then overall statements (as an ECG machine
+    /// prints them: the rhythm first, "normal ECG" last).
+    let statementOrder: [String: Int]
+    static let categoryOrder: [ConceptCategory] = [.rhythm, .conduction, .axis, .hypertrophy, .infarction, .stt, .form, .overall, .technical]
     /// `Concept.codesText` of each of `concepts`, computed once.
     let codes: [String]
 
@@ -107,6 +112,9 @@ public struct RecordClassifier: Sendable {
         // even when --concepts leaves out its children.
         self.deciding = rule.decidingConcepts(concepts).intersection(chosen.map(\.id))
         self.aggregates = rule.aggregateConcepts(concepts).intersection(chosen.map(\.id))
+        var order: [String: Int] = [:]
+        for concept in chosen { order[concept.id] = Self.categoryOrder.firstIndex(of: concept.category) ?? Self.categoryOrder.count }
+        self.statementOrder = order
     }
 
     /// Classifies one input.

@@ -70,7 +70,8 @@ enum ReportBuilder {
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(
-        _ result: RecordResult, count: Int, deciding: Set<String>, aggregates: Set<String> = [], rule: OverallStatementRule = OverallStatementRule()
+        _ result: RecordResult, count: Int, deciding: Set<String>, aggregates: Set<String> = [], order: [String: Int] = [:],
+        rule: OverallStatementRule = OverallStatementRule()
     ) -> [Finding] {
         // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
         let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
@@ -93,8 +94,12 @@ enum ReportBuilder {
         // probability is not comparable with the calibrated ones.
         let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
             + reported.filter { result.findings[$0].isZeroShot }
-        // The chosen ones are shown most probable first (the findings' own order).
-        return (primary + rest).prefix(count).sorted().map { result.findings[$0] }
+        // The chosen ones are shown in statement order (`order`: rhythm first, as on an ECG
+        // machine's printout), then most probable first (the findings' own order).
+        return (primary + rest).prefix(count).sorted { a, b in
+            let (oa, ob) = (order[result.findings[a].conceptID] ?? Int.max, order[result.findings[b].conceptID] ?? Int.max)
+            return oa != ob ? oa < ob : a < b
+        }.map { result.findings[$0] }
     }
 
     /// The `findings.csv` rows of one record.

@@ -141,6 +141,12 @@ enum MeasurementPipelineFixture {
         withClass.findings.append(Self.finding("CD", 0.5, .possible))
         let ranked = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"]).map(\.conceptID)
         #expect(ranked == ["SR", "SBRAD", "1AVB", "CD"])
+        // Shown in statement order: the rhythm first, then conduction.
+        let order = ["SBRAD": 0, "SR": 0, "1AVB": 1, "CD": 1, "LVH": 3, "NAXIS": 2]
+        let printed = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
+        #expect(printed.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD"])
+        let withAxis = ReportBuilder.top(withClass, count: 5, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
+        #expect(withAxis.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD", "NAXIS"])
     }
 
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {
