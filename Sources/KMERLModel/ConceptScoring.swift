@@ -15,8 +15,9 @@ public struct PreparedConcepts: Sendable {
     let embeddings: [Float]
     let calibrationA: [Double]
     let calibrationB: [Double]
-    let logitScale: Double
-    let logitBias: Double
+    /// Each concept's logit scale and bias (the model's global ones, or from the concept logit head).
+    let logitScale: [Double]
+    let logitBias: [Double]
 
     /// How many concepts.
     public var count: Int { ids.count }
@@ -46,10 +47,13 @@ extension KMERLEncoderModel {
         let e = configuration.embeddingWidth
         var matrix: [Float] = []
         matrix.reserveCapacity(concepts.count * e)
-        var a: [Double] = [], b: [Double] = [], own: [Bool] = []
+        var a: [Double] = [], b: [Double] = [], own: [Bool] = [], scales: [Double] = [], biases: [Double] = []
         for c in concepts {
             let t = embedText(c.text)
             matrix.append(contentsOf: t.count == e ? t : Array(repeating: 0, count: e))
+            let (scale, bias) = conceptLogitParameters(text: t)
+            scales.append(scale)
+            biases.append(bias)
             let calibration = calibrations[c.id]
             let cal = calibration ?? globalCalibration
             a.append(cal.a)
@@ -58,7 +62,7 @@ extension KMERLEncoderModel {
         }
         return PreparedConcepts(
             ids: concepts.map(\.id), hasOwnCalibration: own, width: e, embeddings: matrix, calibrationA: a, calibrationB: b,
-            logitScale: Double(exp(parameters[network.entityLogit])), logitBias: Double(parameters[network.entityLogit + 1]))
+            logitScale: scales, logitBias: biases)
     }
 
     /// Scores every prepared concept against `embedding`: the record's similarity and calibrated
@@ -77,7 +81,7 @@ extension KMERLEncoderModel {
             probability: Array(repeating: 0, count: n), similarity: Array(repeating: 0, count: n),
             leadProbability: Array(repeating: .nan, count: n * leadCount))
         func probability(_ similarity: Float, _ k: Int) -> Double {
-            let logit = prepared.logitScale * Double(similarity) + prepared.logitBias
+            let logit = prepared.logitScale[k] * Double(similarity) + prepared.logitBias[k]
             return 1 / (1 + exp(-(prepared.calibrationA[k] * logit + prepared.calibrationB[k])))
         }
         prepared.embeddings.withUnsafeBufferPointer { m in

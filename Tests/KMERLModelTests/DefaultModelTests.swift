@@ -82,7 +82,7 @@ import Testing
             func expected(_ v: [Float]) -> Double {
                 var cosine: Float = 0
                 for i in v.indices { cosine += v[i] * text[i] }
-                return calibration.probability(model.logit(similarity: Double(cosine)))
+                return calibration.probability(model.logit(similarity: Double(cosine), text: text))
             }
             #expect(abs(table.probability[k] - expected(embedding.record)) < 1e-12)
             let leads = Array(table.leadProbabilities(of: k))
