@@ -41,6 +41,16 @@ public enum Kernels {
 
     // MARK: Matrix product
 
+    #if KMERL_AVX2
+        /// Rows of A per register tile: 5 × 16 columns = ten 8-lane accumulators, which with the
+        /// two B vectors, the broadcast and the product fits AVX2's sixteen registers without
+        /// spilling (6 × 16 spilled); the encoder's row counts (multiples of 25) need no edge tiles.
+        static let rowsPerTile = 5
+    #else
+        /// Rows of A per register tile (6 × 8 columns).
+        static let rowsPerTile = 6
+    #endif
+
     /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major with leading dimensions; `accumulate == false`
     /// overwrites C. Every output element is `Σₖ a·b` summed in k order from zero and then added
     /// to C (or stored). B is read in place (no packing) except for a last partial 8-column panel;
@@ -61,30 +71,35 @@ public enum Kernels {
         let full = n / 8 * 8
         var i = 0
         while i < m {
-            let rows = min(6, m - i)
+            let rows = min(rowsPerTile, m - i)
             let ai = a + i * lda
             let ci = c + i * ldc
             var j = 0
             #if KMERL_AVX2
                 while j + 16 <= full {
-                    if rows == 6 {
-                        tile6x16(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate)
+                    if rows == 5 {
+                        tile5x16(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate)
                     } else {
                         tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
                         tileRows(rows, k, ai, lda, b + j + 8, ldb, ci + j + 8, ldc, accumulate, 8)
                     }
                     j += 16
                 }
-            #endif
-            while j + 8 <= full {
-                if rows == 6 {
-                    tile6x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                } else {
+                while j + 8 <= full {
                     tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                    j += 8
                 }
-                j += 8
-            }
-            i += 6
+            #else
+                while j + 8 <= full {
+                    if rows == 6 {
+                        tile6x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                    } else {
+                        tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                    }
+                    j += 8
+                }
+            #endif
+            i += rowsPerTile
         }
         guard full < n else { return }
         // The last partial panel: copy its columns into zero-padded 8-wide rows.
@@ -136,34 +151,35 @@ public enum Kernels {
     }
 
     #if KMERL_AVX2
-        /// Six rows × sixteen columns: twelve 8-lane accumulators (AVX2 has sixteen registers).
+        /// Five rows × sixteen columns.
         @inline(__always)
-        static func tile6x16(
+        static func tile5x16(
             _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
         ) {
             var c0 = SIMD8<Float>(repeating: 0)
-            var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0
-            var d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0, d5 = c0
-            let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+            var c1 = c0, c2 = c0, c3 = c0, c4 = c0
+            var d0 = c0, d1 = c0, d2 = c0, d3 = c0, d4 = c0
+            let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda
             var bp = b
             for kk in 0..<k {
                 let bv = load8(bp)
                 let bw = load8(bp + 8)
-                let x0 = a0[kk], x1 = a1[kk], x2 = a2[kk]
+                let x0 = a0[kk]
                 c0 = c0 + bv * x0
                 d0 = d0 + bw * x0
+                let x1 = a1[kk]
                 c1 = c1 + bv * x1
                 d1 = d1 + bw * x1
+                let x2 = a2[kk]
                 c2 = c2 + bv * x2
                 d2 = d2 + bw * x2
-                let x3 = a3[kk], x4 = a4[kk], x5 = a5[kk]
+                let x3 = a3[kk]
                 c3 = c3 + bv * x3
                 d3 = d3 + bw * x3
+                let x4 = a4[kk]
                 c4 = c4 + bv * x4
                 d4 = d4 + bw * x4
-                c5 = c5 + bv * x5
-                d5 = d5 + bw * x5
                 bp += ldb
             }
             put(c0, c, accumulate, 8)
@@ -176,8 +192,6 @@ public enum Kernels {
             put(d3, c + 3 * ldc + 8, accumulate, 8)
             put(c4, c + 4 * ldc, accumulate, 8)
             put(d4, c + 4 * ldc + 8, accumulate, 8)
-            put(c5, c + 5 * ldc, accumulate, 8)
-            put(d5, c + 5 * ldc + 8, accumulate, 8)
         }
     #endif
 
@@ -334,25 +348,73 @@ public enum Kernels {
 
     /// Softmax attention for one sequence: `qkv[n × 3d]` (queries, keys, values side by side) →
     /// `out[n × d]`; writes the attention probabilities `probs[heads × n × n]`.
+    ///
+    /// The score of query i and key j is `dot(q, k) · scale` as `dot` computes it (eight-lane
+    /// partial sums, lanes added in order, then the tail), but eight keys at a time from a
+    /// transposed copy of the keys: the same operations per score, so the same bits, without a
+    /// horizontal sum per score.
     public static func attention(
         _ qkv: UnsafePointer<Float>, n: Int, dim: Int, heads: Int, out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>
     ) {
         let dh = dim / heads
         let scale = 1 / Float(dh).squareRoot()
         let stride = 3 * dim
+        let chunks = dh / 8
+        let blocks = (n + 7) / 8
+        let np = blocks * 8
+        let kt = UnsafeMutablePointer<Float>.allocate(capacity: max(1, dh * np))
+        defer { kt.deallocate() }
         for h in 0..<heads {
+            // Keys of this head transposed: kt[c·np + j], zero beyond the last key.
+            for c in 0..<dh {
+                let dst = kt + c * np
+                var kp = qkv + dim + h * dh + c
+                for j in 0..<n {
+                    dst[j] = kp.pointee
+                    kp += stride
+                }
+                for j in n..<np { dst[j] = 0 }
+            }
             let p = probs + h * n * n
             for i in 0..<n {
                 let q = qkv + i * stride + h * dh
                 let row = p + i * n
                 var mx = -Float.greatestFiniteMagnitude
-                var kp = qkv + dim + h * dh
-                for j in 0..<n {
-                    let s = dot(q, kp, dh) * scale
-                    row[j] = s
-                    mx = max(mx, s)
-                    kp += stride
+                var mxv = SIMD8<Float>(repeating: -Float.greatestFiniteMagnitude)
+                for jb in 0..<blocks {
+                    let j0 = jb * 8
+                    var s = SIMD8<Float>(repeating: 0)
+                    if dh == 16 {
+                        // The encoder's head width, unrolled: lane l is q[l]·k[l] + q[l+8]·k[l+8].
+                        s = SIMD8<Float>(repeating: -0.0)
+                        let kb = kt + j0
+                        for l in 0..<8 {
+                            s = s + ((SIMD8<Float>(repeating: 0) + q[l] * load8(kb + l * np)) + q[l + 8] * load8(kb + (l + 8) * np))
+                        }
+                    } else if chunks > 0 {
+                        s = SIMD8<Float>(repeating: -0.0)  // `SIMD.sum()` starts from -0
+                        for l in 0..<8 {
+                            var lane = SIMD8<Float>(repeating: 0)
+                            for ch in 0..<chunks {
+                                let c = ch * 8 + l
+                                lane = lane + q[c] * load8(kt + c * np + j0)
+                            }
+                            s = s + lane
+                        }
+                    }
+                    for c in (chunks * 8)..<dh { s = s + q[c] * load8(kt + c * np + j0) }
+                    s = s * scale
+                    if j0 + 8 <= n {
+                        store8(s, row + j0)
+                        mxv.replace(with: s, where: s .> mxv)
+                    } else {
+                        for t in 0..<(n - j0) {
+                            row[j0 + t] = s[t]
+                            mx = max(mx, s[t])
+                        }
+                    }
                 }
+                mx = max(mx, mxv.max())
                 // Exponentials eight at a time (bit-identical to the scalar version), summed in order.
                 var j = 0
                 while j + 8 <= n {
@@ -367,15 +429,25 @@ public enum Kernels {
                 }
                 var sum: Float = 0
                 for j in 0..<n { sum += row[j] }
-                let o = out + i * dim + h * dh
-                o.update(repeating: 0, count: dh)
                 let inv = 1 / sum
-                var vp = qkv + 2 * dim + h * dh
-                for j in 0..<n {
-                    let a = row[j] * inv
-                    row[j] = a
-                    axpy(a, vp, o, dh)
-                    vp += stride
+                for j in 0..<n { row[j] = row[j] * inv }
+                // out = Σⱼ p·v in j order, eight channels at a time in registers.
+                let o = out + i * dim + h * dh
+                var c0 = 0
+                while c0 + 8 <= dh {
+                    var acc = SIMD8<Float>(repeating: 0)
+                    var vp = qkv + 2 * dim + h * dh + c0
+                    for j in 0..<n {
+                        acc = acc + row[j] * load8(vp)
+                        vp += stride
+                    }
+                    store8(acc, o + c0)
+                    c0 += 8
+                }
+                for c in c0..<dh {
+                    var acc: Float = 0
+                    for j in 0..<n { acc = acc + row[j] * qkv[j * stride + 2 * dim + h * dh + c] }
+                    o[c] = acc
                 }
             }
         }

@@ -97,4 +97,54 @@ import Testing
         #expect(y1.map(\.bitPattern) == y2.map(\.bitPattern))
         #expect(m1 == m2 && r1 == r2)
     }
+
+    /// The attention of session 2 (one dot product per score, as `Kernels.dot` computes it): the
+    /// key-block version must reproduce it bit for bit, so that training results do not change.
+    static func referenceAttention(_ qkv: [Float], n: Int, dim: Int, heads: Int) -> ([Float], [Float]) {
+        let dh = dim / heads
+        let scale = 1 / Float(dh).squareRoot()
+        let stride = 3 * dim
+        var out = [Float](repeating: 0, count: n * dim)
+        var probs = [Float](repeating: 0, count: heads * n * n)
+        qkv.withUnsafeBufferPointer { qp in
+            let qkv = qp.baseAddress!
+            for h in 0..<heads {
+                for i in 0..<n {
+                    var row = [Float](repeating: 0, count: n)
+                    var mx = -Float.greatestFiniteMagnitude
+                    for j in 0..<n {
+                        row[j] = KMERLKernels.Kernels.dot(qkv + i * stride + h * dh, qkv + j * stride + dim + h * dh, dh) * scale
+                        mx = max(mx, row[j])
+                    }
+                    for j in 0..<n { row[j] = Ops.fastExp(row[j] - mx) }
+                    var sum: Float = 0
+                    for j in 0..<n { sum += row[j] }
+                    let inv = 1 / sum
+                    for j in 0..<n {
+                        let a = row[j] * inv
+                        probs[h * n * n + i * n + j] = a
+                        for c in 0..<dh { out[i * dim + h * dh + c] += a * qkv[j * stride + 2 * dim + h * dh + c] }
+                    }
+                }
+            }
+        }
+        return (out, probs)
+    }
+
+    @Test(arguments: [(25, 64, 4), (7, 8, 2), (33, 36, 3), (9, 48, 2)])
+    func attentionReproducesOneDotPerScore(_ shape: (Int, Int, Int)) {
+        let (n, dim, heads) = shape
+        let qkv = Self.random(n * 3 * dim, seed: 8)
+        let (refOut, refProbs) = Self.referenceAttention(qkv, n: n, dim: dim, heads: heads)
+        var out = [Float](repeating: 0, count: n * dim)
+        var probs = [Float](repeating: 0, count: heads * n * n)
+        KMERLKernels.Kernels.attention(qkv, n: n, dim: dim, heads: heads, out: &out, probs: &probs)
+        #expect(out.map(\.bitPattern) == refOut.map(\.bitPattern))
+        #expect(probs.map(\.bitPattern) == refProbs.map(\.bitPattern))
+        if Self.hasAVX2 {
+            KMERLKernelsAVX2.Kernels.attention(qkv, n: n, dim: dim, heads: heads, out: &out, probs: &probs)
+            #expect(out.map(\.bitPattern) == refOut.map(\.bitPattern))
+            #expect(probs.map(\.bitPattern) == refProbs.map(\.bitPattern))
+        }
+    }
 }
