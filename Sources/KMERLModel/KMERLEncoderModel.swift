@@ -148,7 +148,7 @@ public final class KMERLEncoderModel: Sendable {
             h = h &* 0x0000_0100_0000_01B3
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
-            + (configuration.fusion == .timeAligned ? "-time" : "")
+            + (configuration.fusion == .timeAligned ? "-time" : "") + (configuration.conceptLogitHead ? "-ch" : "")
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
     }
 
@@ -411,10 +411,35 @@ public final class KMERLEncoderModel: Sendable {
 
     // MARK: Scoring
 
-    /// The raw (uncalibrated) logit for a cosine similarity: `exp(logScale) · cos + bias`.
+    /// The raw (uncalibrated) logit for a cosine similarity: `exp(logScale) · cos + bias` (the
+    /// global scale and bias, without a concept's own).
     public func logit(similarity: Double) -> Double {
         let scale = Double(exp(parameters[network.entityLogit]))
         return scale * similarity + Double(parameters[network.entityLogit + 1])
+    }
+
+    /// The raw logit of a concept whose text embedding is `text`: with the concept logit head
+    /// (`EncoderConfiguration.conceptLogitHead`) the concept's own scale and bias, computed from
+    /// its text, so an unseen concept gets them too; otherwise `logit(similarity:)`.
+    public func logit(similarity: Double, text: [Float]) -> Double {
+        let (scale, bias) = conceptLogitParameters(text: text)
+        return scale * similarity + bias
+    }
+
+    /// The scale and bias of the concept with text embedding `text` (the global ones without the
+    /// concept head; computed exactly as `logit(similarity:)` does then).
+    func conceptLogitParameters(text: [Float]) -> (scale: Double, bias: Double) {
+        var logScale = parameters[network.entityLogit]
+        var bias = parameters[network.entityLogit + 1]
+        let head = network.conceptLogit
+        let e = configuration.embeddingWidth
+        if head >= 0 && text.count == e {
+            for j in 0..<e {
+                bias += parameters[head + j] * text[j]
+                logScale += parameters[head + e + j] * text[j]
+            }
+        }
+        return (Double(exp(logScale)), Double(bias))
     }
 
     /// Scores concepts against an embedding: similarity, calibrated probability, and per-lead
@@ -426,10 +451,11 @@ public final class KMERLEncoderModel: Sendable {
             let calibration = calibrations[c.id]
             let cal = calibration ?? globalCalibration
             let sim = Self.dot(embedding.record, t)
+            let (scale, bias) = conceptLogitParameters(text: t)
             var per: [StandardLead: Double] = [:]
-            for (lead, v) in embedding.perLead { per[lead] = cal.probability(logit(similarity: Self.dot(v, t))) }
+            for (lead, v) in embedding.perLead { per[lead] = cal.probability(scale * Self.dot(v, t) + bias) }
             return ConceptScore(
-                id: c.id, probability: cal.probability(logit(similarity: sim)), similarity: sim, hasConceptCalibration: calibration != nil, perLead: per)
+                id: c.id, probability: cal.probability(scale * sim + bias), similarity: sim, hasConceptCalibration: calibration != nil, perLead: per)
         }
     }
 

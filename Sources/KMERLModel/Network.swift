@@ -50,13 +50,18 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
     public var textBuckets: Int = 4096
     /// Width of the text encoder's bag and hidden layer.
     public var textWidth: Int = 64
+    /// Whether each concept gets its own logit bias and temperature, computed linearly from its
+    /// text embedding (`logit.concept`, shape [2, embeddingWidth]): a concept's logit is
+    /// `exp(logScale + v·t) · cos + bias + u·t`. An unseen concept text still gets a bias and a
+    /// temperature, so zero-shot scoring is kept. Files without the field have none.
+    public var conceptLogitHead: Bool = false
 
     /// The default (shipped) architecture.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case fusion, sampleRate, length, convChannels, convKernels, convStrides, convPaddings, convNorm
-        case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth
+        case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth, conceptLogitHead
     }
 
     /// Decodes a configuration; files written before `convNorm` existed have no stem norm, files
@@ -78,6 +83,7 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
         embeddingWidth = try c.decode(Int.self, forKey: .embeddingWidth)
         textBuckets = try c.decode(Int.self, forKey: .textBuckets)
         textWidth = try c.decode(Int.self, forKey: .textWidth)
+        conceptLogitHead = try c.decodeIfPresent(Bool.self, forKey: .conceptLogitHead) ?? false
     }
 
     /// Token count per lead after the stem.
@@ -123,6 +129,9 @@ struct Network: Sendable {
     let textTable: Int, textW1: Int, textB1: Int, textW2: Int, textB2: Int
     /// [log scale, bias] of entity logits; [log scale] of report (contrastive) logits.
     let entityLogit: Int, reportLogit: Int
+    /// Offset of `logit.concept` ([2, e]: row 0 maps a concept-text embedding to a logit bias, row 1
+    /// to a log-temperature offset); -1 without `conceptLogitHead`.
+    let conceptLogit: Int
 
     init(config: EncoderConfiguration) {
         self.config = config
@@ -188,6 +197,7 @@ struct Network: Sendable {
         textB2 = l.add("text.fc2.bias", [e], decays: false)
         entityLogit = l.add("logit.entity", [2], decays: false)
         reportLogit = l.add("logit.report", [1], decays: false)
+        conceptLogit = config.conceptLogitHead ? l.add("logit.concept", [2, e], decays: true) : -1
         layout = l
     }
 
@@ -206,6 +216,8 @@ struct Network: Sendable {
                 p[t.offset + 1] = -2
             } else if name == "logit.report" {
                 p[t.offset] = log(14)
+            } else if name == "logit.concept" {
+                continue  // starts as the global scale and bias
             } else if name.hasSuffix("embedding") {
                 for i in 0..<t.count { p[t.offset + i] = 0.1 * rng.nextGaussian() }
             } else {
