@@ -280,6 +280,12 @@ public final class KMERLEncoderModel: Sendable {
 
     /// Embeds already prepared records (each a list of lead and 100 Hz normalized samples).
     public func embed(prepared records: [[(StandardLead, [Float])]], perLead: Bool = true) -> [RecordEmbedding] {
+        embed(prepared: records, perLead: perLead, inferencePath: true)
+    }
+
+    /// `embed(prepared:perLead:)`; `inferencePath: false` runs the training forward pass
+    /// (`forwardECG`) instead of `Network.embedECG`, for tests that compare the two.
+    func embed(prepared records: [[(StandardLead, [Float])]], perLead: Bool, inferencePath: Bool) -> [RecordEmbedding] {
         let length = configuration.length
         var leads: [Int] = []
         var signals: [Float] = []
@@ -295,6 +301,9 @@ public final class KMERLEncoderModel: Sendable {
             }
         }
         guard !leads.isEmpty else { return records.map { _ in RecordEmbedding(record: [], perLead: [:]) } }
+        if inferencePath && network.hasInferencePath {
+            return embedInference(records: records, leads: leads, signals: signals, recordStarts: recordStarts, perLead: perLead)
+        }
         // Transformer rows: every record's leads together, then (optionally) each lead alone.
         var rows: [Int] = []
         var groups: [Range<Int>] = []
@@ -339,6 +348,42 @@ public final class KMERLEncoderModel: Sendable {
                 }
             }
             out.append(RecordEmbedding(record: Array(emb[(g * e)..<((g + 1) * e)]), perLead: per))
+        }
+        return out
+    }
+
+    /// `embed(prepared:perLead:)` through `Network.embedECG` (the same numbers as `forwardECG`,
+    /// computed record by record without keeping activations).
+    private func embedInference(
+        records: [[(StandardLead, [Float])]], leads: [Int], signals: [Float], recordStarts: [Int], perLead: Bool
+    ) -> [RecordEmbedding] {
+        let e = configuration.embeddingWidth
+        let present = records.indices.filter { !records[$0].isEmpty }
+        let ranges = present.map { recordStarts[$0]..<(recordStarts[$0] + records[$0].count) }
+        var recordOut = [Float](repeating: 0, count: present.count * e)
+        var leadOut = [Float](repeating: 0, count: perLead ? leads.count * e : 0)
+        parameters.withUnsafeBufferPointer { p in
+            signals.withUnsafeBufferPointer { s in
+                recordOut.withUnsafeMutableBufferPointer { ro in
+                    leadOut.withUnsafeMutableBufferPointer { lo in
+                        network.embedECG(
+                            parameters: p.baseAddress.unsafelyUnwrapped, signals: s.baseAddress.unsafelyUnwrapped, leads: leads, records: ranges,
+                            recordOut: ro.baseAddress.unsafelyUnwrapped, leadOut: perLead ? lo.baseAddress : nil)
+                    }
+                }
+            }
+        }
+        var out = [RecordEmbedding](repeating: RecordEmbedding(record: [], perLead: [:]), count: records.count)
+        for (k, ri) in present.enumerated() {
+            var per: [StandardLead: [Float]] = [:]
+            if perLead {
+                per.reserveCapacity(records[ri].count)
+                for (li, (lead, _)) in records[ri].enumerated() {
+                    let row = recordStarts[ri] + li
+                    per[lead] = Array(leadOut[(row * e)..<((row + 1) * e)])
+                }
+            }
+            out[ri] = RecordEmbedding(record: Array(recordOut[(k * e)..<((k + 1) * e)]), perLead: per)
         }
         return out
     }
