@@ -5,6 +5,14 @@ import PackageDescription
 /// `swift test` on real data stays fast; release builds are unaffected.
 let optimizedInDebug: [SwiftSetting] = [.unsafeFlags(["-O"], .when(configuration: .debug))]
 
+/// AVX2 code generation for the second copy of the encoder kernels (x86-64 hosts only; elsewhere
+/// that copy is compiled portably and never selected).
+#if arch(x86_64)
+    let avx2Settings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-mavx2"]), .define("KMERL_AVX2")]
+#else
+    let avx2Settings: [SwiftSetting] = []
+#endif
+
 /// kmerl: knowledge-enhanced, lead-aware ECG classification on the command line.
 let package = Package(
     name: "kmerl",
@@ -43,7 +51,12 @@ let package = Package(
                 .product(name: "GRDBSQLite", package: "GRDB.swift"),
             ]
         ),
-        .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal"], swiftSettings: optimizedInDebug),
+        // The encoder's hot loops, compiled twice from one file (Sources/KMERLKernelsAVX2/Kernels.swift
+        // is a link to Sources/KMERLKernels/Kernels.swift): portably, and with AVX2 code generation
+        // on x86-64; KMERLModel picks the AVX2 copy at run time only on a CPU that has AVX2.
+        .target(name: "KMERLKernels", swiftSettings: optimizedInDebug),
+        .target(name: "KMERLKernelsAVX2", swiftSettings: optimizedInDebug + avx2Settings),
+        .target(name: "KMERLModel", dependencies: ["ECGCore", "ECGSignal", "KMERLKernels", "KMERLKernelsAVX2"], swiftSettings: optimizedInDebug),
         // Classification drives the whole batch, including writing its reports (the nightly runner
         // in Classification/Nightly needs that too), so it depends on Reports; Reports renders plain
         // view models (Mustache contexts, CSV rows, SVG plots) and knows nothing of classification.
@@ -88,7 +101,8 @@ let package = Package(
         .testTarget(name: "ECGFormatsTests", dependencies: ["KMERLTestSupport", "ECGFormats"]),
         .testTarget(name: "ECGSignalTests", dependencies: ["KMERLTestSupport", "ECGSignal", "ECGFormats"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["KMERLTestSupport", "Knowledge", "KMERLResources"]),
-        .testTarget(name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats"]),
+        .testTarget(
+            name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats", "KMERLKernels", "KMERLKernelsAVX2"]),
         .testTarget(
             name: "ClassificationTests",
             dependencies: ["KMERLTestSupport", "Classification", "KMERLResources", "ECGFormats", "KMERLModel"]

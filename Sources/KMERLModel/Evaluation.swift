@@ -120,7 +120,7 @@ public struct Evaluator: Sendable {
         }
         let texts = model.embedTexts(concepts.map(\.text))
         return embeddings.map { emb in
-            texts.map { t in emb.record.isEmpty ? 0 : model.logit(similarity: KMERLEncoderModel.dot(emb.record, t)) }
+            texts.map { t in emb.record.isEmpty ? 0 : model.logit(similarity: KMERLEncoderModel.dot(emb.record, t), text: t) }
         }
     }
 

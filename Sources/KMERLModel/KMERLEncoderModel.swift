@@ -148,7 +148,7 @@ public final class KMERLEncoderModel: Sendable {
             h = h &* 0x0000_0100_0000_01B3
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
-            + (configuration.fusion == .timeAligned ? "-time" : "")
+            + (configuration.fusion == .timeAligned ? "-time" : "") + (configuration.conceptLogitHead ? "-ch" : "")
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
     }
 
@@ -280,6 +280,12 @@ public final class KMERLEncoderModel: Sendable {
 
     /// Embeds already prepared records (each a list of lead and 100 Hz normalized samples).
     public func embed(prepared records: [[(StandardLead, [Float])]], perLead: Bool = true) -> [RecordEmbedding] {
+        embed(prepared: records, perLead: perLead, inferencePath: true)
+    }
+
+    /// `embed(prepared:perLead:)`; `inferencePath: false` runs the training forward pass
+    /// (`forwardECG`) instead of `Network.embedECG`, for tests that compare the two.
+    func embed(prepared records: [[(StandardLead, [Float])]], perLead: Bool, inferencePath: Bool) -> [RecordEmbedding] {
         let length = configuration.length
         var leads: [Int] = []
         var signals: [Float] = []
@@ -295,6 +301,9 @@ public final class KMERLEncoderModel: Sendable {
             }
         }
         guard !leads.isEmpty else { return records.map { _ in RecordEmbedding(record: [], perLead: [:]) } }
+        if inferencePath && network.hasInferencePath {
+            return embedInference(records: records, leads: leads, signals: signals, recordStarts: recordStarts, perLead: perLead)
+        }
         // Transformer rows: every record's leads together, then (optionally) each lead alone.
         var rows: [Int] = []
         var groups: [Range<Int>] = []
@@ -343,6 +352,42 @@ public final class KMERLEncoderModel: Sendable {
         return out
     }
 
+    /// `embed(prepared:perLead:)` through `Network.embedECG` (the same numbers as `forwardECG`,
+    /// computed record by record without keeping activations).
+    private func embedInference(
+        records: [[(StandardLead, [Float])]], leads: [Int], signals: [Float], recordStarts: [Int], perLead: Bool
+    ) -> [RecordEmbedding] {
+        let e = configuration.embeddingWidth
+        let present = records.indices.filter { !records[$0].isEmpty }
+        let ranges = present.map { recordStarts[$0]..<(recordStarts[$0] + records[$0].count) }
+        var recordOut = [Float](repeating: 0, count: present.count * e)
+        var leadOut = [Float](repeating: 0, count: perLead ? leads.count * e : 0)
+        parameters.withUnsafeBufferPointer { p in
+            signals.withUnsafeBufferPointer { s in
+                recordOut.withUnsafeMutableBufferPointer { ro in
+                    leadOut.withUnsafeMutableBufferPointer { lo in
+                        network.embedECG(
+                            parameters: p.baseAddress.unsafelyUnwrapped, signals: s.baseAddress.unsafelyUnwrapped, leads: leads, records: ranges,
+                            recordOut: ro.baseAddress.unsafelyUnwrapped, leadOut: perLead ? lo.baseAddress : nil)
+                    }
+                }
+            }
+        }
+        var out = [RecordEmbedding](repeating: RecordEmbedding(record: [], perLead: [:]), count: records.count)
+        for (k, ri) in present.enumerated() {
+            var per: [StandardLead: [Float]] = [:]
+            if perLead {
+                per.reserveCapacity(records[ri].count)
+                for (li, (lead, _)) in records[ri].enumerated() {
+                    let row = recordStarts[ri] + li
+                    per[lead] = Array(leadOut[(row * e)..<((row + 1) * e)])
+                }
+            }
+            out[ri] = RecordEmbedding(record: Array(recordOut[(k * e)..<((k + 1) * e)]), perLead: per)
+        }
+        return out
+    }
+
     /// Embeds a concept or report text into the joint space (unit length). Cached per text.
     public func embedText(_ text: String) -> [Float] {
         if let hit = textCache.withLock({ $0[text] }) { return hit }
@@ -366,31 +411,58 @@ public final class KMERLEncoderModel: Sendable {
 
     // MARK: Scoring
 
-    /// The raw (uncalibrated) logit for a cosine similarity: `exp(logScale) · cos + bias`.
+    /// The raw (uncalibrated) logit for a cosine similarity: `exp(logScale) · cos + bias` (the
+    /// global scale and bias, without a concept's own).
     public func logit(similarity: Double) -> Double {
         let scale = Double(exp(parameters[network.entityLogit]))
         return scale * similarity + Double(parameters[network.entityLogit + 1])
     }
 
+    /// The raw logit of a concept whose text embedding is `text`: with the concept logit head
+    /// (`EncoderConfiguration.conceptLogitHead`) the concept's own scale and bias, computed from
+    /// its text, so an unseen concept gets them too; otherwise `logit(similarity:)`.
+    public func logit(similarity: Double, text: [Float]) -> Double {
+        let (scale, bias) = conceptLogitParameters(text: text)
+        return scale * similarity + bias
+    }
+
+    /// The scale and bias of the concept with text embedding `text` (the global ones without the
+    /// concept head; computed exactly as `logit(similarity:)` does then).
+    func conceptLogitParameters(text: [Float]) -> (scale: Double, bias: Double) {
+        var logScale = parameters[network.entityLogit]
+        var bias = parameters[network.entityLogit + 1]
+        let head = network.conceptLogit
+        let e = configuration.embeddingWidth
+        if head >= 0 && text.count == e {
+            for j in 0..<e {
+                bias += parameters[head + j] * text[j]
+                logScale += parameters[head + e + j] * text[j]
+            }
+        }
+        return (Double(exp(logScale)), Double(bias))
+    }
+
     /// Scores concepts against an embedding: similarity, calibrated probability, and per-lead
     /// probabilities from each lead alone. Returns no scores for an embedding without leads.
+    /// (To score many records against the same concepts, `prepare` them once and use `scoreTable`.)
     public func score(_ embedding: RecordEmbedding, concepts: [ConceptQuery]) -> [ConceptScore] {
-        guard !embedding.record.isEmpty else { return [] }
-        return concepts.map { c in
-            let t = embedText(c.text)
-            let calibration = calibrations[c.id]
-            let cal = calibration ?? globalCalibration
-            let sim = Self.dot(embedding.record, t)
+        let prepared = prepare(concepts)
+        guard let table = scoreTable(embedding, prepared: prepared) else { return [] }
+        return concepts.indices.map { k in
             var per: [StandardLead: Double] = [:]
-            for (lead, v) in embedding.perLead { per[lead] = cal.probability(logit(similarity: Self.dot(v, t))) }
+            for (slot, p) in zip(StandardLead.allCases, table.leadProbabilities(of: k)) where !p.isNaN { per[slot] = p }
             return ConceptScore(
-                id: c.id, probability: cal.probability(logit(similarity: sim)), similarity: sim, hasConceptCalibration: calibration != nil, perLead: per)
+                id: prepared.ids[k], probability: table.probability[k], similarity: table.similarity[k],
+                hasConceptCalibration: prepared.hasOwnCalibration[k], perLead: per)
         }
     }
 
     static func dot(_ a: [Float], _ b: [Float]) -> Double {
-        var s: Float = 0
-        for i in 0..<min(a.count, b.count) { s += a[i] * b[i] }
-        return Double(s)
+        guard !a.isEmpty, !b.isEmpty else { return 0 }
+        return a.withUnsafeBufferPointer { x in
+            b.withUnsafeBufferPointer { y in
+                Double(dot(x.baseAddress.unsafelyUnwrapped, y.baseAddress.unsafelyUnwrapped, min(a.count, b.count)))
+            }
+        }
     }
 }

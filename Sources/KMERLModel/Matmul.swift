@@ -1,11 +1,50 @@
-/// Dense matrix kernels for the encoder: cache-friendly, SIMD, portable (no FMA target CPU needed).
-///
-/// All matrices are row-major `Float` buffers. The core kernel packs 8-column panels of B and
-/// accumulates 6×8 register tiles with `a + b * c` (two SSE registers per `SIMD8`), which reaches
-/// about 27 GFLOP/s on one core at 256³ on the development machine (see `Benchmarks/model.sh`).
+import Foundation
+import KMERLKernels
+import KMERLKernelsAVX2
+
+/// Which compiled copy of the kernels (`KMERLKernels` or `KMERLKernelsAVX2`, the same source) this
+/// process uses: AVX2 when the CPU has it, unless `KMERL_KERNELS=portable` is set. Both copies give
+/// bit-identical results (same operations in the same order), so the choice only changes speed.
+enum KernelDispatch {
+    /// `true` when the AVX2 copy runs.
+    static let avx2: Bool = {
+        if ProcessInfo.processInfo.environment["KMERL_KERNELS"]?.lowercased() == "portable" { return false }
+        return cpuHasAVX2()
+    }()
+
+    /// The name of the kernels in use (`avx2` or `portable`).
+    static var name: String { avx2 ? KMERLKernelsAVX2.Kernels.instructionSet : KMERLKernels.Kernels.instructionSet }
+
+    /// Whether the CPU (and the operating system, which hides the flag otherwise) supports AVX2.
+    private static func cpuHasAVX2() -> Bool {
+        #if arch(x86_64)
+            #if os(Linux)
+                guard let text = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+                    let line = text.split(separator: "\n").first(where: { $0.hasPrefix("flags") })
+                else { return false }
+                return line.split(separator: " ").contains("avx2")
+            #elseif canImport(Darwin)
+                var value: Int32 = 0
+                var size = MemoryLayout<Int32>.size
+                return sysctlbyname("hw.optional.avx2_0", &value, &size, nil, 0) == 0 && value != 0
+            #else
+                return false
+            #endif
+        #else
+            return false
+        #endif
+    }
+}
+
+/// Dense matrix kernels for the encoder: SIMD, no packing of B for whole 8-column panels, tiles of
+/// 6×8 (portable) or 6×16 (AVX2) accumulators with `a + b * c` (no FMA: bit-identical on every
+/// CPU). The kernel itself lives in `KMERLKernels.Kernels.gemm`; see `KernelDispatch`.
 public enum Matmul {
+    /// The name of the kernel copy in use on this machine (`avx2` or `portable`).
+    public static var kernels: String { KernelDispatch.name }
+
     /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major with leading dimensions; `accumulate == false`
-    /// overwrites C.
+    /// overwrites C. Rows of A may overlap (`lda < k`).
     public static func gemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
@@ -13,80 +52,19 @@ public enum Matmul {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool
     ) {
-        if !accumulate {
-            for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) }
+        if KernelDispatch.avx2 {
+            KMERLKernelsAVX2.Kernels.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+        } else {
+            KMERLKernels.Kernels.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
         }
-        guard m > 0, n > 0, k > 0 else { return }
-        let nPanels = (n + 7) / 8
-        let packed = UnsafeMutablePointer<SIMD8<Float>>.allocate(capacity: nPanels * k)
-        defer { packed.deallocate() }
-        for p in 0..<nPanels {
-            let j0 = p * 8
-            let w = min(8, n - j0)
-            for kk in 0..<k {
-                let row = b + kk * ldb + j0
-                var v = SIMD8<Float>(repeating: 0)
-                if w == 8 {
-                    v = UnsafeRawPointer(row).loadUnaligned(as: SIMD8<Float>.self)
-                } else {
-                    for j in 0..<w { v[j] = row[j] }
-                }
-                packed[p * k + kk] = v
-            }
-        }
-        let tile = 6
-        var i = 0
-        while i < m {
-            let rows = min(tile, m - i)
-            let a0 = a + i * lda
-            for p in 0..<nPanels {
-                let bp = packed + p * k
-                var c0 = SIMD8<Float>(repeating: 0)
-                var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0
-                if rows == tile {
-                    let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
-                    for kk in 0..<k {
-                        let bv = bp[kk]
-                        c0 = c0 + bv * a0[kk]
-                        c1 = c1 + bv * a1[kk]
-                        c2 = c2 + bv * a2[kk]
-                        c3 = c3 + bv * a3[kk]
-                        c4 = c4 + bv * a4[kk]
-                        c5 = c5 + bv * a5[kk]
-                    }
-                } else {
-                    for kk in 0..<k {
-                        let bv = bp[kk]
-                        c0 = c0 + bv * a0[kk]
-                        if rows > 1 { c1 = c1 + bv * a0[lda + kk] }
-                        if rows > 2 { c2 = c2 + bv * a0[2 * lda + kk] }
-                        if rows > 3 { c3 = c3 + bv * a0[3 * lda + kk] }
-                        if rows > 4 { c4 = c4 + bv * a0[4 * lda + kk] }
-                    }
-                }
-                let j0 = p * 8
-                let w = min(8, n - j0)
-                for r in 0..<rows {
-                    let acc: SIMD8<Float>
-                    switch r {
-                    case 0: acc = c0
-                    case 1: acc = c1
-                    case 2: acc = c2
-                    case 3: acc = c3
-                    case 4: acc = c4
-                    default: acc = c5
-                    }
-                    let crow = c + (i + r) * ldc + j0
-                    if w == 8 {
-                        let old = UnsafeRawPointer(crow).loadUnaligned(as: SIMD8<Float>.self)
-                        UnsafeMutableRawPointer(crow).storeBytes(of: old + acc, as: SIMD8<Float>.self)
-                    } else {
-                        for j in 0..<w { crow[j] += acc[j] }
-                    }
-                }
-            }
-            i += tile
-        }
+    }
+
+    /// `gemm` with the portable kernel copy, whatever the CPU (for tests comparing the copies).
+    public static func gemmPortable(
+        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
+    ) {
+        KMERLKernels.Kernels.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
     }
 
     /// Writes the transpose of `a[rows×cols]` into `out[cols×rows]`, in cache blocks.

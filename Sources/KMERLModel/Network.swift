@@ -50,13 +50,18 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
     public var textBuckets: Int = 4096
     /// Width of the text encoder's bag and hidden layer.
     public var textWidth: Int = 64
+    /// Whether each concept gets its own logit bias and temperature, computed linearly from its
+    /// text embedding (`logit.concept`, shape [2, embeddingWidth]): a concept's logit is
+    /// `exp(logScale + v·t) · cos + bias + u·t`. An unseen concept text still gets a bias and a
+    /// temperature, so zero-shot scoring is kept. Files without the field have none.
+    public var conceptLogitHead: Bool = false
 
     /// The default (shipped) architecture.
     public init() {}
 
     private enum CodingKeys: String, CodingKey {
         case fusion, sampleRate, length, convChannels, convKernels, convStrides, convPaddings, convNorm
-        case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth
+        case width, heads, layers, mlpWidth, embeddingWidth, textBuckets, textWidth, conceptLogitHead
     }
 
     /// Decodes a configuration; files written before `convNorm` existed have no stem norm, files
@@ -78,6 +83,7 @@ public struct EncoderConfiguration: Codable, Sendable, Hashable {
         embeddingWidth = try c.decode(Int.self, forKey: .embeddingWidth)
         textBuckets = try c.decode(Int.self, forKey: .textBuckets)
         textWidth = try c.decode(Int.self, forKey: .textWidth)
+        conceptLogitHead = try c.decodeIfPresent(Bool.self, forKey: .conceptLogitHead) ?? false
     }
 
     /// Token count per lead after the stem.
@@ -123,6 +129,9 @@ struct Network: Sendable {
     let textTable: Int, textW1: Int, textB1: Int, textW2: Int, textB2: Int
     /// [log scale, bias] of entity logits; [log scale] of report (contrastive) logits.
     let entityLogit: Int, reportLogit: Int
+    /// Offset of `logit.concept` ([2, e]: row 0 maps a concept-text embedding to a logit bias, row 1
+    /// to a log-temperature offset); -1 without `conceptLogitHead`.
+    let conceptLogit: Int
 
     init(config: EncoderConfiguration) {
         self.config = config
@@ -188,6 +197,7 @@ struct Network: Sendable {
         textB2 = l.add("text.fc2.bias", [e], decays: false)
         entityLogit = l.add("logit.entity", [2], decays: false)
         reportLogit = l.add("logit.report", [1], decays: false)
+        conceptLogit = config.conceptLogitHead ? l.add("logit.concept", [2, e], decays: true) : -1
         layout = l
     }
 
@@ -206,6 +216,8 @@ struct Network: Sendable {
                 p[t.offset + 1] = -2
             } else if name == "logit.report" {
                 p[t.offset] = log(14)
+            } else if name == "logit.concept" {
+                continue  // starts as the global scale and bias
             } else if name.hasSuffix("embedding") {
                 for i in 0..<t.count { p[t.offset + i] = 0.1 * rng.nextGaussian() }
             } else {
@@ -654,5 +666,191 @@ extension Network {
                 dy = dx
             }
         }
+    }
+}
+
+// MARK: - Inference (nothing kept for a backward pass)
+
+/// Scratch memory of `Network.embedECG`, allocated once per call and reused for every record.
+private final class InferenceWorkspace {
+    /// Zero-padded input of every stem layer (pad rows stay zero; the data rows are overwritten per lead).
+    let stemInputs: [Buffer]
+    let stemOut: Buffer
+    let tokens: Buffer
+    let h: Buffer, ln: Buffer, qkv: Buffer, att: Buffer, mid: Buffer, fc1: Buffer, act: Buffer, out: Buffer
+    let probs: Buffer
+    let pooled: Buffer, projected: Buffer, z: Buffer, norms: Buffer
+
+    init(config cfg: EncoderConfiguration, maxLeads: Int, perLead: Bool) {
+        var inputs: [Buffer] = []
+        var length = cfg.length
+        var cin = 1
+        for i in 0..<cfg.convChannels.count {
+            inputs.append(Buffer((length + 2 * cfg.convPaddings[i] + cfg.convKernels[i]) * cin))
+            length = Ops.convOutputLength(length, kernel: cfg.convKernels[i], stride: cfg.convStrides[i], padding: cfg.convPaddings[i])
+            cin = cfg.convChannels[i]
+        }
+        stemInputs = inputs
+        let t = cfg.tokensPerLead
+        let d = cfg.width
+        stemOut = Buffer(uninitialized: t * cin)
+        tokens = Buffer(uninitialized: maxLeads * t * d)
+        let rows = t * (1 + (perLead ? maxLeads : 0))
+        h = Buffer(uninitialized: rows * d)
+        ln = Buffer(uninitialized: rows * d)
+        qkv = Buffer(uninitialized: rows * 3 * d)
+        att = Buffer(uninitialized: rows * d)
+        mid = Buffer(uninitialized: rows * d)
+        fc1 = Buffer(uninitialized: rows * cfg.mlpWidth)
+        act = Buffer(uninitialized: rows * cfg.mlpWidth)
+        out = Buffer(uninitialized: rows * d)
+        probs = Buffer(uninitialized: cfg.heads * t * t)
+        let sequences = rows / t
+        pooled = Buffer(uninitialized: sequences * d)
+        projected = Buffer(uninitialized: sequences * cfg.embeddingWidth)
+        z = Buffer(uninitialized: sequences * cfg.embeddingWidth)
+        norms = Buffer(uninitialized: sequences)
+    }
+}
+
+extension Network {
+    /// Whether `embedECG` can run this architecture (the `timeAligned` encoder; older
+    /// `leadTokens` files go through `forwardECG`).
+    var hasInferencePath: Bool { config.fusion == .timeAligned }
+
+    /// Inference embeddings of records, the same arithmetic as `forwardECG` (operation for
+    /// operation, so bit for bit) without keeping activations: one record at a time so that every
+    /// intermediate stays in the core's cache, and each strided stem convolution reads its
+    /// zero-padded input in place (a GEMM whose A rows overlap) instead of an im2col copy.
+    /// `records[r]` are the rows of `signals[n × length]` (one per lead, `leads[row]` its lead
+    /// index) that form record r (non-empty). Writes the unit record embeddings to
+    /// `recordOut[records.count × e]` and, when `leadOut` is given, each lead alone to `leadOut[n × e]`.
+    func embedECG(
+        parameters: UnsafePointer<Float>, signals: UnsafePointer<Float>, leads: [Int], records: [Range<Int>],
+        recordOut: UnsafeMutablePointer<Float>, leadOut: UnsafeMutablePointer<Float>?
+    ) {
+        precondition(hasInferencePath, "embedECG needs the timeAligned encoder")
+        let cfg = config
+        let maxLeads = records.map(\.count).max() ?? 0
+        guard maxLeads > 0 else { return }
+        let ws = InferenceWorkspace(config: cfg, maxLeads: maxLeads, perLead: leadOut != nil)
+        let t = cfg.tokensPerLead
+        let d = cfg.width
+        let e = cfg.embeddingWidth
+        let cLast = cfg.convChannels.last ?? 1
+        let te = parameters + timeEmbedding
+        for (ri, record) in records.enumerated() {
+            // Stem and lead-specific token projection of each lead.
+            for (li, s) in record.enumerated() {
+                stemLead(parameters: parameters, signal: signals + s * cfg.length, lead: leads[s], ws: ws)
+                let y = ws.tokens.p + li * t * d
+                let lead = leads[s]
+                Ops.linear(ws.stemOut.p, rows: t, inputs: cLast, outputs: d, w: parameters + tokenW + lead * cLast * d, b: parameters + tokenB, y: y)
+                let le = parameters + leadEmbedding + lead * d
+                for r in 0..<t {
+                    for j in 0..<d { y[r * d + j] += le[j] }
+                }
+            }
+            // Transformer input: the record (mean over its leads) and, optionally, each lead alone.
+            let inv = 1 / Float(record.count)
+            let h = ws.h.p
+            h.update(repeating: 0, count: t * d)
+            for li in 0..<record.count {
+                let src = ws.tokens.p + li * t * d
+                for i in 0..<(t * d) { h[i] += src[i] * inv }
+            }
+            for i in 0..<(t * d) { h[i] += te[i] }
+            var sequences = 1
+            if leadOut != nil {
+                for li in 0..<record.count {
+                    let src = ws.tokens.p + li * t * d
+                    let dst = h + (1 + li) * t * d
+                    for i in 0..<(t * d) { dst[i] = src[i] + te[i] }
+                }
+                sequences += record.count
+            }
+            headInference(parameters: parameters, sequences: sequences, ws: ws)
+            (recordOut + ri * e).update(from: ws.z.p, count: e)
+            if let leadOut {
+                for li in 0..<record.count { (leadOut + (record.lowerBound + li) * e).update(from: ws.z.p + (1 + li) * e, count: e) }
+            }
+        }
+    }
+
+    /// The convolution stem over one lead's `signal[length]`; leaves `[T × C]` in `ws.stemOut`.
+    private func stemLead(parameters: UnsafePointer<Float>, signal: UnsafePointer<Float>, lead: Int, ws: InferenceWorkspace) {
+        let cfg = config
+        let layers = cfg.convChannels.count
+        var length = cfg.length
+        var cin = 1
+        (ws.stemInputs[0].p + cfg.convPaddings[0]).update(from: signal, count: length)
+        for i in 0..<layers {
+            let c = cfg.convChannels[i]
+            let k = cfg.convKernels[i]
+            let st = cfg.convStrides[i]
+            let lout = Ops.convOutputLength(length, kernel: k, stride: st, padding: cfg.convPaddings[i])
+            let y = i + 1 < layers ? ws.stemInputs[i + 1].p + cfg.convPaddings[i + 1] * c : ws.stemOut.p
+            Matmul.gemm(m: lout, n: c, k: k * cin, a: ws.stemInputs[i].p, lda: st * cin, b: parameters + convW[i], ldb: c, c: y, ldc: c, accumulate: false)
+            let bias = parameters + convB[i]
+            for r in 0..<lout {
+                let yr = y + r * c
+                for j in 0..<c { yr[j] += bias[j] }
+            }
+            if cfg.convNorm {
+                Ops.layerNorm(y, rows: lout, dim: c, gamma: parameters + convNormG[i], beta: parameters + convNormB[i], y: y, mean: nil, rstd: nil)
+            }
+            if i == 0 {
+                let lb = parameters + stemLead + lead * c
+                for r in 0..<lout {
+                    let yr = y + r * c
+                    for j in 0..<c { yr[j] += lb[j] }
+                }
+            }
+            Ops.relu(y, count: lout * c)
+            length = lout
+            cin = c
+        }
+    }
+
+    /// `forwardHead` for inference over `sequences` consecutive sequences of T rows in `ws.h`;
+    /// leaves the unit embeddings in `ws.z`.
+    private func headInference(parameters: UnsafePointer<Float>, sequences: Int, ws: InferenceWorkspace) {
+        let cfg = config
+        let d = cfg.width
+        let t = cfg.tokensPerLead
+        let n = sequences * t
+        let hw = cfg.mlpWidth
+        var h = ws.h
+        var spare = ws.out
+        for b in blocks {
+            Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + b.ln1g, beta: parameters + b.ln1b, y: ws.ln.p, mean: nil, rstd: nil)
+            Ops.linear(ws.ln.p, rows: n, inputs: d, outputs: 3 * d, w: parameters + b.qkvW, b: parameters + b.qkvB, y: ws.qkv.p)
+            for sq in 0..<sequences {
+                Ops.attention(ws.qkv.p + sq * t * 3 * d, n: t, dim: d, heads: cfg.heads, out: ws.att.p + sq * t * d, probs: ws.probs.p)
+            }
+            let mid = ws.mid.p
+            Ops.linear(ws.att.p, rows: n, inputs: d, outputs: d, w: parameters + b.outW, b: parameters + b.outB, y: mid)
+            for i in 0..<(n * d) { mid[i] += h.p[i] }
+            Ops.layerNorm(mid, rows: n, dim: d, gamma: parameters + b.ln2g, beta: parameters + b.ln2b, y: ws.ln.p, mean: nil, rstd: nil)
+            Ops.linear(ws.ln.p, rows: n, inputs: d, outputs: hw, w: parameters + b.fc1W, b: parameters + b.fc1B, y: ws.fc1.p)
+            Ops.gelu(ws.fc1.p, ws.act.p, count: n * hw)
+            let out = spare
+            Ops.linear(ws.act.p, rows: n, inputs: hw, outputs: d, w: parameters + b.fc2W, b: parameters + b.fc2B, y: out.p)
+            for i in 0..<(n * d) { out.p[i] += mid[i] }
+            spare = h
+            h = out
+        }
+        Ops.layerNorm(h.p, rows: n, dim: d, gamma: parameters + lnfG, beta: parameters + lnfB, y: ws.ln.p, mean: nil, rstd: nil)
+        let pooled = ws.pooled.p
+        pooled.update(repeating: 0, count: sequences * d)
+        let inv = 1 / Float(t)
+        for sq in 0..<sequences {
+            for r in (sq * t)..<((sq + 1) * t) {
+                for j in 0..<d { pooled[sq * d + j] += ws.ln.p[r * d + j] * inv }
+            }
+        }
+        let e = cfg.embeddingWidth
+        Ops.linear(pooled, rows: sequences, inputs: d, outputs: e, w: parameters + projW, b: parameters + projB, y: ws.projected.p)
+        Ops.normalize(ws.projected.p, rows: sequences, dim: e, y: ws.z.p, norms: ws.norms.p)
     }
 }

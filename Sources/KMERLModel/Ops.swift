@@ -1,4 +1,6 @@
 import Foundation
+import KMERLKernels
+import KMERLKernelsAVX2
 
 /// A zero-initialised scratch buffer of `Float`s with reference semantics, used for activations
 /// and gradients inside one forward/backward pass (never shared between tasks).
@@ -149,38 +151,16 @@ enum Ops {
         return p * Float(bitPattern: UInt32(bitPattern: bits))
     }
 
-    /// `fastExp` on eight lanes.
+    /// `fastExp` on eight lanes (bit-identical per lane to the scalar version).
     @inline(__always)
-    static func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        let cx = pointwiseMax(pointwiseMin(x, SIMD8(repeating: 88.3)), SIMD8(repeating: -87.3))
-        let magic = SIMD8<Float>(repeating: 12_582_912)
-        let m = cx * 1.442_695_04 + magic
-        let n = m - magic
-        let r = cx - n * 0.693_359_375 + n * 2.121_944_4e-4
-        var p = SIMD8<Float>(repeating: 1.987_569_15e-4)
-        p = p * r + 1.398_199_95e-3
-        p = p * r + 8.333_451_9e-3
-        p = p * r + 4.166_579_59e-2
-        p = p * r + 1.666_666_55e-1
-        p = p * r + 5.000_000_12e-1
-        p = p * (r * r) + r + 1
-        let bits = (unsafeBitCast(m, to: SIMD8<Int32>.self) &- 0x4B40_0000 &+ 127) &<< 23
-        return p * unsafeBitCast(bits, to: SIMD8<Float>.self)
-    }
+    static func fastExp(_ x: SIMD8<Float>) -> SIMD8<Float> { KMERLKernels.Kernels.fastExp(x) }
 
-    /// GELU of `count` values from `x` into `y` (eight lanes at a time).
+    /// GELU of `count` values from `x` into `y` (eight lanes at a time; see `Kernels.gelu`).
     static func gelu(_ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, count: Int) {
-        var i = 0
-        while i + 8 <= count {
-            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD8<Float>.self)
-            let u = geluC * (v + 0.044_715 * v * v * v)
-            let t = 1 - 2 / (fastExp(2 * u) + 1)
-            UnsafeMutableRawPointer(y + i).storeBytes(of: 0.5 * v * (1 + t), as: SIMD8<Float>.self)
-            i += 8
-        }
-        while i < count {
-            y[i] = gelu(x[i])
-            i += 1
+        if KernelDispatch.avx2 {
+            KMERLKernelsAVX2.Kernels.gelu(x, y, count: count)
+        } else {
+            KMERLKernels.Kernels.gelu(x, y, count: count)
         }
     }
 
@@ -241,39 +221,12 @@ enum Ops {
     /// Layer norm over the last dimension; stores per-row mean and 1/σ for the backward pass.
     static func layerNorm(
         _ x: UnsafePointer<Float>, rows: Int, dim: Int, gamma: UnsafePointer<Float>, beta: UnsafePointer<Float>,
-        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>, rstd: UnsafeMutablePointer<Float>
+        y: UnsafeMutablePointer<Float>, mean: UnsafeMutablePointer<Float>?, rstd: UnsafeMutablePointer<Float>?
     ) {
-        let eps: Float = 1e-5
-        for r in 0..<rows {
-            let xr = x + r * dim
-            // Two passes (mean, then squared deviations), eight lanes at a time.
-            var acc = SIMD8<Float>(repeating: 0)
-            var j0 = 0
-            while j0 + 8 <= dim {
-                acc = acc + UnsafeRawPointer(xr + j0).loadUnaligned(as: SIMD8<Float>.self)
-                j0 += 8
-            }
-            var sum = acc.sum()
-            for j in j0..<dim { sum += xr[j] }
-            let m = sum / Float(dim)
-            var acc2 = SIMD8<Float>(repeating: 0)
-            j0 = 0
-            while j0 + 8 <= dim {
-                let d = UnsafeRawPointer(xr + j0).loadUnaligned(as: SIMD8<Float>.self) - m
-                acc2 = acc2 + d * d
-                j0 += 8
-            }
-            var sum2 = acc2.sum()
-            for j in j0..<dim {
-                let d = xr[j] - m
-                sum2 += d * d
-            }
-            let v = sum2 / Float(dim)
-            let rs = 1 / (v + eps).squareRoot()
-            mean[r] = m
-            rstd[r] = rs
-            let yr = y + r * dim
-            for j in 0..<dim { yr[j] = (xr[j] - m) * rs * gamma[j] + beta[j] }
+        if KernelDispatch.avx2 {
+            KMERLKernelsAVX2.Kernels.layerNorm(x, rows: rows, dim: dim, gamma: gamma, beta: beta, y: y, mean: mean, rstd: rstd)
+        } else {
+            KMERLKernels.Kernels.layerNorm(x, rows: rows, dim: dim, gamma: gamma, beta: beta, y: y, mean: mean, rstd: rstd)
         }
     }
 
@@ -311,44 +264,12 @@ enum Ops {
     // MARK: Multi-head self-attention over one short sequence
 
     /// Softmax attention for one sequence: `qkv[n × 3d]` → `out[n × d]`; stores the attention
-    /// probabilities `probs[heads × n × n]`.
+    /// probabilities `probs[heads × n × n]` (see `Kernels.attention`).
     static func attention(_ qkv: UnsafePointer<Float>, n: Int, dim: Int, heads: Int, out: UnsafeMutablePointer<Float>, probs: UnsafeMutablePointer<Float>) {
-        let dh = dim / heads
-        let scale = 1 / Float(dh).squareRoot()
-        let stride = 3 * dim
-        for h in 0..<heads {
-            let p = probs + h * n * n
-            for i in 0..<n {
-                let q = qkv + i * stride + h * dh
-                var mx = -Float.greatestFiniteMagnitude
-                for j in 0..<n {
-                    let s = dot(q, qkv + j * stride + dim + h * dh, dh) * scale
-                    p[i * n + j] = s
-                    mx = max(mx, s)
-                }
-                // Exponentials eight at a time (bit-identical to the scalar `fastExp`), summed in order.
-                let row = p + i * n
-                var j = 0
-                while j + 8 <= n {
-                    let v = UnsafeRawPointer(row + j).loadUnaligned(as: SIMD8<Float>.self) - mx
-                    UnsafeMutableRawPointer(row + j).storeBytes(of: fastExp(v), as: SIMD8<Float>.self)
-                    j += 8
-                }
-                while j < n {
-                    row[j] = fastExp(row[j] - mx)
-                    j += 1
-                }
-                var sum: Float = 0
-                for j in 0..<n { sum += row[j] }
-                let o = out + i * dim + h * dh
-                for c in 0..<dh { o[c] = 0 }
-                let inv = 1 / sum
-                for j in 0..<n {
-                    let a = p[i * n + j] * inv
-                    p[i * n + j] = a
-                    axpy(a, qkv + j * stride + 2 * dim + h * dh, o, dh)
-                }
-            }
+        if KernelDispatch.avx2 {
+            KMERLKernelsAVX2.Kernels.attention(qkv, n: n, dim: dim, heads: heads, out: out, probs: probs)
+        } else {
+            KMERLKernels.Kernels.attention(qkv, n: n, dim: dim, heads: heads, out: out, probs: probs)
         }
     }
 

@@ -42,6 +42,17 @@ public struct TrainingOptions: Sendable, Codable, Hashable {
     /// leads of a sample; vacated samples are zero) applied to each training sample; 0 = none.
     /// 25 (0.25 s) in the shipped model: on fold 8 it added 0.02 (lead I) and 0.03 (subclasses).
     public var maxTimeShift = 25
+    /// Class balance of the entity loss: each concept's positives are weighted by
+    /// `min(positiveWeightCap, (negatives / positives)^positiveWeightPower)`, counted on the
+    /// training samples (0 = unweighted).
+    public var positiveWeightPower: Float = 0
+    /// Largest positive weight (see `positiveWeightPower`).
+    public var positiveWeightCap: Float = 10
+    /// Loss weight per entity id (default 1), e.g. to stress the concepts a model is judged on.
+    public var entityWeights: [String: Float] = [:]
+    /// Decay of an exponential moving average of the parameters, updated after every step; the
+    /// saved model is the average (0 = off: the last parameters).
+    public var emaDecay: Float = 0
     /// Seed of initialisation, shuffling and masking.
     public var seed: UInt64 = 7
     /// Parallel shards per step (bounded to the core count).
@@ -106,6 +117,8 @@ public struct TrainingState: Sendable {
     public var optimizer: AdamW
     /// Epochs completed.
     public var epoch: Int
+    /// Exponential moving average of the parameters (`TrainingOptions.emaDecay`), if kept.
+    public var average: [Float]? = nil
 
     /// Writes a checkpoint (safetensors: parameters and optimiser moments, metadata) atomically.
     public func write(to url: URL) throws {
@@ -115,12 +128,13 @@ public struct TrainingState: Sendable {
             "epoch": String(epoch), "step": String(optimizer.step),
             "learning_rate": String(optimizer.learningRate), "weight_decay": String(optimizer.weightDecay),
         ]
-        let data = try Safetensors.write(
-            tensors: [
-                ("parameters", SafetensorsTensor(shape: [parameters.count], values: parameters)),
-                ("adam.m", SafetensorsTensor(shape: [optimizer.m.count], values: optimizer.m)),
-                ("adam.v", SafetensorsTensor(shape: [optimizer.v.count], values: optimizer.v)),
-            ], metadata: meta)
+        var tensors: [(String, SafetensorsTensor)] = [
+            ("parameters", SafetensorsTensor(shape: [parameters.count], values: parameters)),
+            ("adam.m", SafetensorsTensor(shape: [optimizer.m.count], values: optimizer.m)),
+            ("adam.v", SafetensorsTensor(shape: [optimizer.v.count], values: optimizer.v)),
+        ]
+        if let average { tensors.append(("ema", SafetensorsTensor(shape: [average.count], values: average))) }
+        let data = try Safetensors.write(tensors: tensors, metadata: meta)
         do { try data.write(to: url, options: .atomic) } catch { throw ModelError.io("cannot write checkpoint \(url.path): \(error.localizedDescription)") }
     }
 
@@ -140,7 +154,12 @@ public struct TrainingState: Sendable {
         opt.m = m.values
         opt.v = v.values
         opt.step = step
-        return TrainingState(configuration: config, parameters: p.values, optimizer: opt, epoch: epoch)
+        var average: [Float]? = nil
+        if let ema = t["ema"] {
+            guard ema.values.count == p.values.count else { throw ModelError.architecture("\(url.path): checkpoint average size does not match its configuration") }
+            average = ema.values
+        }
+        return TrainingState(configuration: config, parameters: p.values, optimizer: opt, epoch: epoch, average: average)
     }
 }
 
@@ -187,6 +206,8 @@ public struct Trainer: Sendable {
         let tokenizer = SubwordTokenizer(buckets: network.config.textBuckets)
         let entityFeatures = entities.map { tokenizer.features($0.text) }
         let entityMask = entities.map { heldOut.contains($0.id) ? Float(0) : 1 }
+        let entityWeights: [Float]? = options.entityWeights.isEmpty ? nil : entities.map { options.entityWeights[$0.id] ?? 1 }
+        let positiveWeights = Self.positiveWeights(samples: samples, entityCount: entities.count, power: options.positiveWeightPower, cap: options.positiveWeightCap)
         var sumE = 0.0
         var sumC = 0.0
         for s in 0..<steps {
@@ -216,18 +237,46 @@ public struct Trainer: Sendable {
                 }
                 views.append(kept)
             }
+            // The moving average starts at the initial parameters.
+            if options.emaDecay > 0 && state.average == nil { state.average = state.parameters }
             let scale = schedule.multiplier(at: state.optimizer.step)
             let (grads, losses) = await step(
-                parameters: state.parameters, views: views, batch: batch, entityFeatures: entityFeatures, entityMask: entityMask, tokenizer: tokenizer)
+                parameters: state.parameters, views: views, batch: batch, entityFeatures: entityFeatures, entityMask: entityMask, tokenizer: tokenizer,
+                positiveWeights: positiveWeights, entityWeights: entityWeights)
             state.optimizer.update(&state.parameters, gradients: grads, layout: network.layout, scale: scale)
             // Keep the logit scales in a sane range.
             state.parameters[network.entityLogit] = min(max(state.parameters[network.entityLogit], 0), log(100))
             state.parameters[network.reportLogit] = min(max(state.parameters[network.reportLogit], 0), log(100))
+            if options.emaDecay > 0 {
+                let d = options.emaDecay
+                var avg = state.average ?? []
+                for i in 0..<avg.count { avg[i] = d * avg[i] + (1 - d) * state.parameters[i] }
+                state.average = avg
+            }
             sumE += losses.entity
             sumC += losses.contrastive
         }
         state.epoch += 1
         return TrainingLosses(entity: sumE / Double(steps), contrastive: sumC / Double(steps))
+    }
+
+    /// Per-entity weights of positive targets: `min(cap, (negatives / positives)^power)` over the
+    /// samples with a known target (a soft target counts as a positive); `nil` when `power` is 0.
+    static func positiveWeights(samples: [TrainingSample], entityCount: Int, power: Float, cap: Float) -> [Float]? {
+        guard power > 0 else { return nil }
+        var pos = [Float](repeating: 0, count: entityCount)
+        var known = [Float](repeating: 0, count: entityCount)
+        for sample in samples {
+            for k in 0..<min(entityCount, sample.targets.count) {
+                guard let y = sample.targets[k] else { continue }
+                known[k] += 1
+                if y > 0 { pos[k] += 1 }
+            }
+        }
+        return (0..<entityCount).map { k in
+            guard pos[k] > 0, known[k] > pos[k] else { return 1 }
+            return min(max(cap, 1), max(1, pow((known[k] - pos[k]) / pos[k], power)))
+        }
     }
 
     /// `x` delayed by `shift` samples (advanced when negative), zero-filled, same length.
@@ -244,7 +293,7 @@ public struct Trainer: Sendable {
     /// Loss and gradient of one batch (exposed for gradient checks).
     func step(
         parameters: [Float], views: [[(StandardLead, [Float])]], batch: [TrainingSample], entityFeatures: [[Int32]], entityMask: [Float],
-        tokenizer: SubwordTokenizer
+        tokenizer: SubwordTokenizer, positiveWeights: [Float]? = nil, entityWeights: [Float]? = nil
     ) async -> ([Float], TrainingLosses) {
         let net = network
         let shards = max(1, min(options.shards, views.count))
@@ -285,7 +334,9 @@ public struct Trainer: Sendable {
                             reports: rep.embedding.p, reportTexts: reports, targets: targets, entityMask: entityMask,
                             entityLogit: p + net.entityLogit, reportLogit: p + net.reportLogit, contrastiveWeight: options.contrastiveWeight,
                             dECG: dz.baseAddress.unsafelyUnwrapped, dEntities: dEnt.p, dReports: dRep.p,
-                            dEntityLogit: g + net.entityLogit, dReportLogit: g + net.reportLogit)
+                            dEntityLogit: g + net.entityLogit, dReportLogit: g + net.reportLogit,
+                            conceptLogit: net.conceptLogit >= 0 ? p + net.conceptLogit : nil, dConceptLogit: net.conceptLogit >= 0 ? g + net.conceptLogit : nil,
+                            positiveWeights: positiveWeights, entityWeights: entityWeights)
                     }
                 }
                 net.backwardText(parameters: p, acts: ent, dEmbedding: dEnt.p, gradients: g)
@@ -355,9 +406,9 @@ public struct Trainer: Sendable {
         return ShardForward(acts: acts)
     }
 
-    /// A model from a state, for evaluation or saving.
+    /// A model from a state, for evaluation or saving (the parameter average when one was kept).
     public func model(from state: TrainingState, card: ModelCard) -> KMERLEncoderModel {
-        KMERLEncoderModel(configuration: state.configuration, parameters: state.parameters, calibrations: [:], globalCalibration: .identity, card: card)
+        KMERLEncoderModel(configuration: state.configuration, parameters: state.average ?? state.parameters, calibrations: [:], globalCalibration: .identity, card: card)
     }
 }
 
@@ -371,14 +422,34 @@ enum Losses {
         reports: UnsafePointer<Float>, reportTexts: [String], targets: [[Float?]], entityMask: [Float],
         entityLogit: UnsafePointer<Float>, reportLogit: UnsafePointer<Float>, contrastiveWeight: Float,
         dECG: UnsafeMutablePointer<Float>, dEntities: UnsafeMutablePointer<Float>, dReports: UnsafeMutablePointer<Float>,
-        dEntityLogit: UnsafeMutablePointer<Float>, dReportLogit: UnsafeMutablePointer<Float>
+        dEntityLogit: UnsafeMutablePointer<Float>, dReportLogit: UnsafeMutablePointer<Float>,
+        conceptLogit: UnsafePointer<Float>? = nil, dConceptLogit: UnsafeMutablePointer<Float>? = nil, positiveWeights: [Float]? = nil,
+        entityWeights: [Float]? = nil
     ) -> TrainingLosses {
         dECG.update(repeating: 0, count: b * e)
         dEntities.update(repeating: 0, count: entityCount * e)
         dReports.update(repeating: 0, count: b * e)
         // Entity alignment.
-        let s = exp(entityLogit[0])
-        let bias = entityLogit[1]
+        // Per-concept log-scale and bias: the global ones plus (with the concept head) a linear
+        // function of the concept's text embedding.
+        var logScales = [Float](repeating: entityLogit[0], count: entityCount)
+        var biases = [Float](repeating: entityLogit[1], count: entityCount)
+        if let head = conceptLogit {
+            for k in 0..<entityCount {
+                let tk = entities + k * e
+                var u: Float = 0
+                var v: Float = 0
+                for j in 0..<e {
+                    u += head[j] * tk[j]
+                    v += head[e + j] * tk[j]
+                }
+                biases[k] += u
+                logScales[k] += v
+            }
+        }
+        let scales = logScales.map { exp($0) }
+        var gBias = [Float](repeating: 0, count: entityCount)
+        var gLogScale = [Float](repeating: 0, count: entityCount)
         var count: Float = 0
         for i in 0..<b {
             for k in 0..<entityCount where entityMask[k] > 0 && k < targets[i].count && targets[i][k] != nil { count += 1 }
@@ -390,22 +461,41 @@ enum Losses {
                 for k in 0..<entityCount where entityMask[k] > 0 && k < targets[i].count {
                     guard let y = targets[i][k] else { continue }
                     let tk = entities + k * e
+                    let s = scales[k]
                     var cosv: Float = 0
                     for j in 0..<e { cosv += zi[j] * tk[j] }
-                    let l = s * cosv + bias
-                    // Stable BCE with logits.
-                    entityLoss += Double(max(l, 0) - l * y + log(1 + exp(-abs(l))))
+                    let l = s * cosv + biases[k]
+                    // Stable BCE with logits, positives weighted by `w` (class balance):
+                    // w·y·softplus(−l) + (1−y)·softplus(l).
+                    let w = positiveWeights.map { k < $0.count ? $0[k] : 1 } ?? 1
+                    let ew = entityWeights.map { k < $0.count ? $0[k] : 1 } ?? 1
+                    let softplusPos = max(l, 0) + log(1 + exp(-abs(l)))
+                    entityLoss += Double(ew * (w * y * (softplusPos - l) + (1 - y) * softplusPos))
                     let p = 1 / (1 + exp(-l))
-                    let dl = (p - y) / count
+                    let dl = ew * (p * (w * y + 1 - y) - w * y) / count
                     for j in 0..<e {
                         dECG[i * e + j] += dl * s * tk[j]
                         dEntities[k * e + j] += dl * s * zi[j]
                     }
-                    dEntityLogit[0] += dl * s * cosv
-                    dEntityLogit[1] += dl
+                    gLogScale[k] += dl * s * cosv
+                    gBias[k] += dl
                 }
             }
             entityLoss /= Double(count)
+            for k in 0..<entityCount {
+                dEntityLogit[0] += gLogScale[k]
+                dEntityLogit[1] += gBias[k]
+            }
+            if let head = conceptLogit, let dHead = dConceptLogit {
+                for k in 0..<entityCount where gBias[k] != 0 || gLogScale[k] != 0 {
+                    let tk = entities + k * e
+                    for j in 0..<e {
+                        dHead[j] += gBias[k] * tk[j]
+                        dHead[e + j] += gLogScale[k] * tk[j]
+                        dEntities[k * e + j] += gBias[k] * head[j] + gLogScale[k] * head[e + j]
+                    }
+                }
+            }
         }
         // Contrastive ECG–report.
         var contrastive: Double = 0

@@ -94,6 +94,30 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
     var timeShift = 25
 
+    @Flag(name: .customLong("concept-head"), help: "Give every concept its own logit bias and temperature, computed from its text embedding (unseen concepts get them too).")
+    var conceptHead = false
+
+    @Option(name: .customLong("positive-weight-power"), help: "Class balance of the entity loss: positives of a concept weighted by (negatives/positives)^P, capped by --positive-weight-cap (0 = unweighted).")
+    var positiveWeightPower: Float = 0
+
+    @Option(name: .customLong("positive-weight-cap"), help: "Largest positive weight of the class-balanced entity loss.")
+    var positiveWeightCap: Float = 10
+
+    @Option(name: .customLong("superclass-weight"), help: "Loss weight of the five PTB-XL diagnostic superclass concepts in the entity loss (the other concepts weigh 1).")
+    var superclassWeight: Float = 1
+
+    @Option(name: .customLong("contrastive-weight"), help: "Weight of the CLIP-style ECG-report loss beside the entity loss.")
+    var contrastiveWeight: Float = 0.3
+
+    @Option(help: "Decay of an exponential moving average of the weights, updated every step; the saved model is the average (0 = off).")
+    var ema: Float = 0
+
+    @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.")
+    var weightDecay: Float = 0.02
+
+    @Option(name: .customLong("patch-mask"), help: "Probability of zeroing each 0.4 s patch of a kept lead.")
+    var patchMask: Float = 0.05
+
     func configuration() throws -> EncoderConfiguration {
         var config = EncoderConfiguration()
         if let fusion {
@@ -111,8 +135,27 @@ struct Fit: AsyncParsableCommand {
             config.convChannels = c
         }
         if let layers { config.layers = layers }
+        config.conceptLogitHead = conceptHead
         try config.validate()
         return config
+    }
+
+    /// The non-default training options, as command-line flags (for the model card).
+    var optionSuffix: String {
+        let defaults = TrainingOptions()
+        var out = ""
+        if conceptHead { out += " --concept-head" }
+        if positiveWeightPower != defaults.positiveWeightPower { out += " --positive-weight-power \(positiveWeightPower)" }
+        if positiveWeightCap != defaults.positiveWeightCap { out += " --positive-weight-cap \(positiveWeightCap)" }
+        if superclassWeight != 1 { out += " --superclass-weight \(superclassWeight)" }
+        if contrastiveWeight != defaults.contrastiveWeight { out += " --contrastive-weight \(contrastiveWeight)" }
+        if ema != defaults.emaDecay { out += " --ema \(ema)" }
+        if weightDecay != defaults.weightDecay { out += " --weight-decay \(weightDecay)" }
+        if patchMask != defaults.patchMaskProbability { out += " --patch-mask \(patchMask)" }
+        if batchSize != defaults.batchSize { out += " --batch-size \(batchSize)" }
+        if learningRate != defaults.learningRate { out += " --learning-rate \(learningRate)" }
+        if shards != defaults.shards { out += " --shards \(shards)" }
+        return out
     }
 
     func run() async throws {
@@ -129,6 +172,13 @@ struct Fit: AsyncParsableCommand {
         options.learningRate = learningRate
         options.maxTimeShift = max(0, timeShift)
         options.shards = max(1, shards)
+        options.positiveWeightPower = max(0, positiveWeightPower)
+        options.positiveWeightCap = positiveWeightCap
+        options.contrastiveWeight = max(0, contrastiveWeight)
+        if superclassWeight != 1 { options.entityWeights = Dictionary(uniqueKeysWithValues: corpusData.superclasses.map { ($0, max(0, superclassWeight)) }) }
+        options.weightDecay = max(0, weightDecay)
+        options.emaDecay = min(max(0, ema), 0.9999)
+        options.patchMaskProbability = min(max(0, patchMask), 1)
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
         let checkpointURL = URL(fileURLWithPath: checkpoint ?? out + ".checkpoint")
@@ -151,7 +201,7 @@ struct Fit: AsyncParsableCommand {
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
             + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
-            + " --time-shift \(timeShift)"
+            + " --time-shift \(timeShift)" + optionSuffix
         let raw = trainer.model(from: state, card: card)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)

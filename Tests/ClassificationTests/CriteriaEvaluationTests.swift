@@ -90,6 +90,24 @@ import Testing
         #expect(finding.perLead[.v1] == nil)
     }
 
+    /// Anterior infarction from limb leads only is not stated (its territory V1–V4 is not
+    /// there); the same score is stated once a territory lead is recorded.
+    @Test func aTerritoryFindingNeedsALeadOfItsTerritory() throws {
+        let ami = Concept(id: "AMI", label: "anterior myocardial infarction", category: .infarction, territory: [.v1, .v2, .v3, .v4])
+        let (full, _) = try Self.measure("44")
+        let encoder = EncoderScore(probability: 0.9, similarity: 0.3, perLead: [.i: 0.8, .ii: 0.7, .v3: 0.9])
+        let limb = full.keeping([.i, .ii])
+        let fromLimb = FindingScorer().finding(for: ami, encoder: encoder, measurements: MeasurementPipeline().measure(limb), leadsPresent: limb.standardLeads)
+        #expect(fromLimb.qualifier == .consider)
+        #expect(abs(fromLimb.probability - 0.9) < 1e-9)  // the probability stays; only the statement is withheld
+        let reason = try #require(fromLimb.evidence.first { $0.kind == "territory" })
+        #expect(!reason.supports && reason.text.hasPrefix("no analysable lead of its territory (V1 V2 V3 V4)"))
+        let withV3 = full.keeping([.i, .ii, .v3])
+        let fromV3 = FindingScorer().finding(for: ami, encoder: encoder, measurements: MeasurementPipeline().measure(withV3), leadsPresent: withV3.standardLeads)
+        #expect(fromV3.qualifier == .definite || fromV3.qualifier == .probable)
+        #expect(!fromV3.evidence.contains { $0.kind == "territory" })
+    }
+
     @Test func unmeasurableValueIsNamedNotGuessed() {
         let outcome = CriteriaEvaluation.outcome(Criterion(measurement: "prInterval", minimum: 200, unit: "ms"), value: nil, leads: [])
         #expect(outcome.satisfied == nil)

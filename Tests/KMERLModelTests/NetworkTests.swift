@@ -64,19 +64,32 @@ import Testing
         return c
     }
 
-    @Test(arguments: [false, true])
-    func wholeModelGradientMatchesFiniteDifferences(timeAligned: Bool) async throws {
-        let config = timeAligned ? Self.tinyTimeAligned : Self.tiny
+    /// The whole-model gradient, also with the concept logit head and a weighted entity loss
+    /// (class-balanced positives, per-entity weights).
+    @Test(arguments: [(false, false), (true, false), (true, true)])
+    func wholeModelGradientMatchesFiniteDifferences(timeAligned: Bool, conceptHead: Bool) async throws {
+        var config = timeAligned ? Self.tinyTimeAligned : Self.tiny
+        config.conceptLogitHead = conceptHead
+        let positiveWeights: [Float]? = conceptHead ? [2, 1, 3, 1] : nil
+        let entityWeights: [Float]? = conceptHead ? [1.5, 1, 0.5, 1] : nil
         var options = TrainingOptions()
         options.shards = 2
         options.contrastiveWeight = 0.5
         let trainer = try Trainer(configuration: config, entities: Self.entities, heldOut: ["AFIB"], options: options)
-        let params = trainer.network.initialParameters(seed: 5)
         let (views, batch) = Self.views(config)
         let tokenizer = SubwordTokenizer(buckets: config.textBuckets)
         let features = Self.entities.map { tokenizer.features($0.text) }
         let mask: [Float] = [1, 1, 1, 0]
-        let (grads, _) = await trainer.step(parameters: params, views: views, batch: batch, entityFeatures: features, entityMask: mask, tokenizer: tokenizer)
+        var params = trainer.network.initialParameters(seed: 5)
+        if conceptHead {
+            // A non-zero head, so that every term of its gradient is exercised.
+            var rng = SeededGenerator(seed: 3)
+            let head = trainer.network.conceptLogit
+            for j in 0..<(2 * config.embeddingWidth) { params[head + j] = 0.3 * rng.nextGaussian() }
+        }
+        let (grads, _) = await trainer.step(
+            parameters: params, views: views, batch: batch, entityFeatures: features, entityMask: mask, tokenizer: tokenizer,
+            positiveWeights: positiveWeights, entityWeights: entityWeights)
         func loss(_ p: [Float]) async -> Float {
             let net = trainer.network
             // Scalar total loss: entity + weight × contrastive, recomputed without gradients.
@@ -87,13 +100,14 @@ import Testing
                 let ent = net.forwardText(parameters: base, features: features)
                 let rep = net.forwardText(parameters: base, features: batch.map { tokenizer.features($0.report) })
                 let e = config.embeddingWidth
-                let d1 = Buffer(3 * e), d2 = Buffer(4 * e), d3 = Buffer(3 * e), g1 = Buffer(2), g2 = Buffer(1)
+                let d1 = Buffer(3 * e), d2 = Buffer(4 * e), d3 = Buffer(3 * e), g1 = Buffer(2), g2 = Buffer(1), g3 = Buffer(2 * e)
                 let l = z.withUnsafeBufferPointer { zp in
                     Losses.compute(
                         ecg: zp.baseAddress!, batch: 3, dim: e, entities: ent.embedding.p, entityCount: 4, reports: rep.embedding.p,
                         reportTexts: batch.map(\.report), targets: batch.map(\.targets), entityMask: mask, entityLogit: base + net.entityLogit,
                         reportLogit: base + net.reportLogit, contrastiveWeight: options.contrastiveWeight, dECG: d1.p, dEntities: d2.p, dReports: d3.p,
-                        dEntityLogit: g1.p, dReportLogit: g2.p)
+                        dEntityLogit: g1.p, dReportLogit: g2.p, conceptLogit: conceptHead ? base + net.conceptLogit : nil,
+                        dConceptLogit: conceptHead ? g3.p : nil, positiveWeights: positiveWeights, entityWeights: entityWeights)
                 }
                 return Float(l.entity) + options.contrastiveWeight * Float(l.contrastive)
             }

@@ -1,0 +1,1 @@
+../KMERLKernels/Kernels.swift
