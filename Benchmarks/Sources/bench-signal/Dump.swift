@@ -90,6 +90,11 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "slopeSmoothing": p.delineator.slopeSmoothing = v
         case "pWindow": p.delineator.pWindow = v
         case "tWindow": p.delineator.tWindow = v
+        case "lowTWave": p.lowTWave = v
+        case "lowTWaveReach": p.lowTWaveReach = v
+        case "lowTWaveWeight": p.lowTWaveWeight = v
+        case "beatTOffsetReach": p.beatTOffsetReach = v
+        case "beatTOffsetWeight": p.beatTOffsetWeight = v
         case "tOffsetShift": p.delineator.tOffsetShift = v
         case "qrsOnsetShift": p.delineator.qrsOnsetShift = v
         case "qrsOffsetShift": p.delineator.qrsOffsetShift = v

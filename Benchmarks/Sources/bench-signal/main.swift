@@ -99,6 +99,20 @@ print(all.table(title: "\nkmerl delineation vs LUDB experts, all 12 leads (150 m
 print(iiFrom12.table(title: "\nkmerl delineation, lead II (measured with all 12 leads)"))
 print(iiAlone.table(title: "\nkmerl delineation, lead II (lead II alone)"))
 
+// Lead subsets: the same record from lead II alone, I+II, the six limb leads and all twelve (the
+// exceptions and their reasons: `swift test --filter leadSubsetsAgree`).
+do {
+    let subsets: [Set<StandardLead>] = [[.ii], [.i, .ii], Set(StandardLead.limbLeads)]
+    var hrAgree = 0, qrsAgree = 0
+    for (record, m) in zip(records, measured) {
+        let results = subsets.map { timedPipeline.measure(record.keeping($0)) } + [m]
+        let hr = results.compactMap(\.heartRate), qrs = results.compactMap(\.qrsDuration)
+        if let lo = hr.min(), let hi = hr.max(), hi - lo <= 2 { hrAgree += 1 }
+        if let lo = qrs.min(), let hi = qrs.max(), hi - lo <= 12 { qrsAgree += 1 }
+    }
+    print("\nLead subsets (II, I+II, 6 limb, 12) on LUDB 1-100: HR within ±2 bpm in \(hrAgree) records, QRS duration within ±12 ms in \(qrsAgree)")
+}
+
 if let statsPath {
     func json(_ s: DelineationScore) -> [[String: Any]] {
         s.statistics.map { ["name": $0.name, "annotated": $0.annotated, "matched": $0.matched, "mean": $0.mean, "sd": $0.standardDeviation] }
