@@ -49,11 +49,15 @@ public struct ModelConceptScorer: BatchConceptScorer {
     /// Concept id → row of `prepared`.
     private let rows: [String: Int]
 
-    /// Prepares the queries (concept id + `Concept.descriptionText`) of `concepts`.
+    /// Prepares the queries of `concepts`: a concept the model was trained on is queried with the
+    /// text it was trained and calibrated with (`ModelCard.conceptTexts`), any other one with its
+    /// ontology description (`Concept.descriptionText`, zero-shot).
     public init(model: KMERLEncoderModel, concepts: [Concept]) {
         self.model = model
         var seen = Set<String>()
-        let queries = concepts.compactMap { c in seen.insert(c.id).inserted ? ConceptQuery(id: c.id, text: c.descriptionText) : nil }
+        let queries = concepts.compactMap { c in
+            seen.insert(c.id).inserted ? ConceptQuery(id: c.id, text: model.card.conceptTexts[c.id] ?? c.descriptionText) : nil
+        }
         prepared = model.prepare(queries)
         var rows: [String: Int] = [:]
         for (k, id) in prepared.ids.enumerated() { rows[id] = k }

@@ -8,15 +8,14 @@ import Knowledge
 ///
 /// - uninterpretable: no analysable lead, no beat found, or overall quality below `minimumQuality`;
 /// - abnormal: a reported finding that is neither normal nor minor, stated definitely or "probable";
-/// - borderline: such findings only as "possible" or "borderline";
+/// - borderline: such findings only as "possible", "borderline" or "consider";
 /// - otherwise normal: only minor findings (sinus bradycardia, sinus tachycardia, sinus arrhythmia);
 /// - normal: nothing reported beyond normal statements.
 ///
-/// A finding only at "consider" (less likely than not: below the "possible" band) is listed but
-/// does not decide the statement. Both choices measured on the 1,625 PTB-XL records
-/// (`Benchmarks/classify.sh`, audit): before, with "consider" deciding and aggregates not, 21 of
-/// the 748 records with only abnormal diagnostic labels were called normal or otherwise normal
-/// and 478 of the 850 labelled only NORM were called borderline or abnormal; now 16 and 432.
+/// "consider" (below the "possible" band) still makes a record borderline: on the 1,625 PTB-XL
+/// records (`Benchmarks/classify.sh`, audit) letting it decide nothing called 107 of the 748
+/// records with only abnormal diagnostic labels normal or otherwise normal instead of 61, for 45
+/// fewer borderline calls among the 850 labelled only NORM — a missed abnormality costs more.
 ///
 /// Overall and technical concepts and unconfirmed zero-shot findings are scored and listed but do
 /// not decide the statement; neither do findings demoted by a consistency rule
@@ -59,7 +58,7 @@ public struct OverallStatementRule: Sendable {
 
     /// The aggregates among `concepts` (PTB-XL classes grouping other concepts, see
     /// `decidingConcepts`): a stated one makes the record abnormal ("probable" or definite) or
-    /// borderline ("possible").
+    /// borderline ("possible", "consider").
     public func aggregateConcepts(_ concepts: [Concept]) -> Set<String> {
         let parents = Set(concepts.flatMap(\.parents))
         return Set(concepts.filter { Self.isAggregate($0, parents: parents) && $0.category != .overall && $0.category != .technical }.map(\.id))
@@ -77,7 +76,7 @@ public struct OverallStatementRule: Sendable {
     ) -> OverallStatement {
         let usable = measurements.leads.contains { $0.status == .ok }
         if !usable || measurements.beats.isEmpty || quality < minimumQuality { return .uninterpretable }
-        let stated = findings.filter { $0.qualifier != nil && $0.qualifier != .consider && !$0.isZeroShot && $0.demotion == nil }
+        let stated = findings.filter { $0.qualifier != nil && !$0.isZeroShot && $0.demotion == nil }
         let reported = stated.filter { deciding.contains($0.conceptID) && !normalConcepts.contains($0.conceptID) }
         let major = reported.filter { !minorConcepts.contains($0.conceptID) }
         if major.contains(where: { $0.qualifier == .definite || $0.qualifier == .probable }) { return .abnormal }

@@ -76,13 +76,13 @@ enum ReportBuilder {
         // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
         let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
         // Deciding findings first, and among them those that make the record abnormal or borderline
-        // (specific findings, then PTB-XL class aggregates) before the minor ones and the normal
-        // statements, and "consider" findings (which decide nothing) last, so the headline shows
-        // why the overall statement is what it is.
+        // (specific findings before PTB-XL class aggregates, "consider" after the stronger
+        // qualifiers) before the minor ones and the normal statements, so the headline shows why
+        // the overall statement is what it is.
         func rank(_ f: Finding) -> Int {
-            if f.qualifier == .consider { return 4 }
-            if aggregates.contains(f.conceptID) { return 1 }
-            return rule.normalConcepts.contains(f.conceptID) ? 3 : rule.minorConcepts.contains(f.conceptID) ? 2 : 0
+            if rule.normalConcepts.contains(f.conceptID) { return 5 }
+            if rule.minorConcepts.contains(f.conceptID) { return 4 }
+            return (f.qualifier == .consider ? 2 : 0) + (aggregates.contains(f.conceptID) ? 1 : 0)
         }
         let primarySet = deciding.union(aggregates)
         let primary = reported.filter { primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }

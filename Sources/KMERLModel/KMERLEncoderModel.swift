@@ -90,9 +90,31 @@ public struct ModelCard: Codable, Sendable, Hashable {
     public var epochs: Int = 0
     /// Free-form notes (data, validation results).
     public var notes: [String: String] = [:]
+    /// The text each trained concept was trained (and calibrated) with, by concept id. A scorer
+    /// should query a trained concept with this text: its calibration belongs to it, and another
+    /// description of the same concept lands elsewhere in the joint space (scoring PTB-XL's STTC
+    /// by the ontology's description instead of its training text dropped its fold-9 AUROC from
+    /// 0.96 to 0.75). Empty in files written before session 3.
+    public var conceptTexts: [String: String] = [:]
 
     /// An empty card.
     public init() {}
+
+    private enum CodingKeys: String, CodingKey {
+        case trainedConcepts, heldOutConcepts, command, seed, epochs, notes, conceptTexts
+    }
+
+    /// Decodes a card; fields missing in older files keep their defaults.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        trainedConcepts = try c.decodeIfPresent([String].self, forKey: .trainedConcepts) ?? []
+        heldOutConcepts = try c.decodeIfPresent([String].self, forKey: .heldOutConcepts) ?? []
+        command = try c.decodeIfPresent(String.self, forKey: .command) ?? ""
+        seed = try c.decodeIfPresent(UInt64.self, forKey: .seed) ?? 0
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? 0
+        notes = try c.decodeIfPresent([String: String].self, forKey: .notes) ?? [:]
+        conceptTexts = try c.decodeIfPresent([String: String].self, forKey: .conceptTexts) ?? [:]
+    }
 }
 
 /// The K-MERL lead-aware ECG encoder with its knowledge text encoder, ready for scoring.

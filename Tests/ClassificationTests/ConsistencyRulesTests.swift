@@ -104,9 +104,9 @@ enum MeasurementPipelineFixture {
         #expect(aggregates.isDisjoint(with: deciding) && !aggregates.contains("NORM"))
     }
 
-    /// "consider" (less likely than not) is listed but decides nothing; a stated PTB-XL class
-    /// decides like any abnormal finding, so the headline never says normal beside it.
-    @Test func considerDecidesNothingAndAStatedClassDecides() throws {
+    /// "consider" makes a record borderline at most; a stated PTB-XL class decides like any
+    /// abnormal finding, so the headline never says normal beside it.
+    @Test func considerIsBorderlineAndAStatedClassDecides() throws {
         let m = try MeasurementPipelineFixture.ludb1()
         let rule = OverallStatementRule()
         let deciding: Set<String> = ["SR", "1AVB"]
@@ -114,9 +114,11 @@ enum MeasurementPipelineFixture {
         func overall(_ findings: [Finding]) -> OverallStatement {
             rule.statement(findings: findings, deciding: deciding, aggregates: aggregates, measurements: m, quality: 1)
         }
-        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.45, .consider)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.3, nil)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.45, .consider)]) == .borderline)
         #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.55, .possible)]) == .borderline)
-        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.45, .consider)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.3, nil)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.45, .consider)]) == .borderline)
         #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.55, .possible)]) == .borderline)
         #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.7, .probable)]) == .abnormal)
     }
@@ -134,19 +136,19 @@ enum MeasurementPipelineFixture {
             duration: record.duration, leadsPresent: record.standardLeads, measurements: .init(record: "10"), findings: findings,
             overall: .borderline, quality: 1, warnings: [], record: record)
         let top = ReportBuilder.top(result, count: 3, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"]).map(\.conceptID)
-        #expect(top == ["SR", "SBRAD", "1AVB"])
-        // A stated class ranks after the specific findings and before the minor ones; a
-        // "consider" finding (which decides nothing) after the normal statements.
+        #expect(top == ["SBRAD", "1AVB", "LVH"])
+        // A stated class ranks after the specific findings of the same strength and before the
+        // minor ones.
         var withClass = result
         withClass.findings.append(Self.finding("CD", 0.5, .possible))
         let ranked = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"]).map(\.conceptID)
-        #expect(ranked == ["SR", "SBRAD", "1AVB", "CD"])
+        #expect(ranked == ["SBRAD", "1AVB", "LVH", "CD"])
         // Shown in statement order: the rhythm first, then conduction.
         let order = ["SBRAD": 0, "SR": 0, "1AVB": 1, "CD": 1, "LVH": 3, "NAXIS": 2]
         let printed = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
-        #expect(printed.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD"])
-        let withAxis = ReportBuilder.top(withClass, count: 5, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
-        #expect(withAxis.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD", "NAXIS"])
+        #expect(printed.map(\.conceptID) == ["SBRAD", "1AVB", "CD", "LVH"])
+        let withAxis = ReportBuilder.top(withClass, count: 6, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
+        #expect(withAxis.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD", "NAXIS", "LVH"])
     }
 
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {

@@ -100,4 +100,16 @@ import Testing
         #expect(scores.map(\.probability) == table.probability)
         #expect(scores[0].perLead[.v1] == table.leadProbabilities(of: 0)[StandardLead.v1.rawValue])
     }
+
+    /// The shipped model records the text each concept was trained with; a card written before
+    /// that field existed still loads with its other fields.
+    @Test func theCardKeepsTheTrainedConceptTexts() throws {
+        let model = try Self.model()
+        #expect(model.card.conceptTexts["STTC"] == "ST/T change, ST-T abnormality")
+        #expect(model.card.conceptTexts["NORM"] == "normal ECG")
+        #expect(Set(model.card.conceptTexts.keys) == Set(model.card.trainedConcepts))
+        let old = #"{"trainedConcepts":["NORM"],"heldOutConcepts":[],"command":"kmerl-train fit","seed":7,"epochs":80,"notes":{}}"#
+        let card = try JSONDecoder().decode(ModelCard.self, from: Data(old.utf8))
+        #expect(card.trainedConcepts == ["NORM"] && card.seed == 7 && card.epochs == 80 && card.conceptTexts.isEmpty)
+    }
 }
