@@ -381,7 +381,27 @@ public enum Kernels {
                 let row = p + i * n
                 var mx = -Float.greatestFiniteMagnitude
                 var mxv = SIMD8<Float>(repeating: -Float.greatestFiniteMagnitude)
-                for jb in 0..<blocks {
+                var first = 0
+                if dh == 16 {
+                    // Two key blocks at a time: two independent addition chains.
+                    while first + 2 <= blocks && (first + 2) * 8 <= n {
+                        let kb = kt + first * 8
+                        var s = SIMD8<Float>(repeating: -0.0), u = s
+                        for l in 0..<8 {
+                            let ql = q[l], qh = q[l + 8]
+                            s = s + ((SIMD8<Float>(repeating: 0) + ql * load8(kb + l * np)) + qh * load8(kb + (l + 8) * np))
+                            u = u + ((SIMD8<Float>(repeating: 0) + ql * load8(kb + 8 + l * np)) + qh * load8(kb + 8 + (l + 8) * np))
+                        }
+                        s = s * scale
+                        u = u * scale
+                        store8(s, row + first * 8)
+                        store8(u, row + first * 8 + 8)
+                        mxv.replace(with: s, where: s .> mxv)
+                        mxv.replace(with: u, where: u .> mxv)
+                        first += 2
+                    }
+                }
+                for jb in first..<blocks {
                     let j0 = jb * 8
                     var s = SIMD8<Float>(repeating: 0)
                     if dh == 16 {
@@ -414,7 +434,7 @@ public enum Kernels {
                         }
                     }
                 }
-                mx = max(mx, mxv.max())
+                for t in 0..<8 { mx = max(mx, mxv[t]) }
                 // Exponentials eight at a time (bit-identical to the scalar version), summed in order.
                 var j = 0
                 while j + 8 <= n {
@@ -434,6 +454,20 @@ public enum Kernels {
                 // out = Σⱼ p·v in j order, eight channels at a time in registers.
                 let o = out + i * dim + h * dh
                 var c0 = 0
+                while c0 + 16 <= dh {
+                    // Two channel blocks at a time: two independent addition chains.
+                    var acc = SIMD8<Float>(repeating: 0), acc2 = acc
+                    var vp = qkv + 2 * dim + h * dh + c0
+                    for j in 0..<n {
+                        let w = row[j]
+                        acc = acc + w * load8(vp)
+                        acc2 = acc2 + w * load8(vp + 8)
+                        vp += stride
+                    }
+                    store8(acc, o + c0)
+                    store8(acc2, o + c0 + 8)
+                    c0 += 16
+                }
                 while c0 + 8 <= dh {
                     var acc = SIMD8<Float>(repeating: 0)
                     var vp = qkv + 2 * dim + h * dh + c0
