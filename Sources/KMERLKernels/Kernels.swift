@@ -41,15 +41,11 @@ public enum Kernels {
 
     // MARK: Matrix product
 
-    #if KMERL_AVX2
-        /// Rows of A per register tile: 5 × 16 columns = ten 8-lane accumulators, which with the
-        /// two B vectors, the broadcast and the product fits AVX2's sixteen registers without
-        /// spilling (6 × 16 spilled); the encoder's row counts (multiples of 25) need no edge tiles.
-        static let rowsPerTile = 5
-    #else
-        /// Rows of A per register tile (6 × 8 columns).
-        static let rowsPerTile = 6
-    #endif
+    /// Rows of A per register tile: 5 rows × 16 columns (AVX2) are ten 8-lane accumulators, which
+    /// with the two B vectors, the broadcast and the product fit the sixteen vector registers
+    /// without spilling (6 × 16 spilled); 5 × 8 likewise with SSE's 4-lane halves. The encoder's
+    /// row counts (multiples of 25) then need no edge tiles.
+    static let rowsPerTile = 5
 
     /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major with leading dimensions; `accumulate == false`
     /// overwrites C. Every output element is `Σₖ a·b` summed in k order from zero and then added
@@ -85,20 +81,15 @@ public enum Kernels {
                     }
                     j += 16
                 }
-                while j + 8 <= full {
-                    tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    j += 8
-                }
-            #else
-                while j + 8 <= full {
-                    if rows == 6 {
-                        tile6x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    } else {
-                        tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    }
-                    j += 8
-                }
             #endif
+            while j + 8 <= full {
+                if rows == 5 {
+                    tile5x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                } else {
+                    tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                }
+                j += 8
+            }
             i += rowsPerTile
         }
         guard full < n else { return }
@@ -112,25 +103,25 @@ public enum Kernels {
         }
         i = 0
         while i < m {
-            let rows = min(6, m - i)
-            if rows == 6 {
-                tile6x8(k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
+            let rows = min(rowsPerTile, m - i)
+            if rows == 5 {
+                tile5x8(k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             } else {
                 tileRows(rows, k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             }
-            i += 6
+            i += rowsPerTile
         }
     }
 
-    /// Six rows × eight columns.
+    /// Five rows × eight columns.
     @inline(__always)
-    static func tile6x8(
+    static func tile5x8(
         _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ width: Int
     ) {
         var c0 = SIMD8<Float>(repeating: 0)
-        var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0
-        let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+        var c1 = c0, c2 = c0, c3 = c0, c4 = c0
+        let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda
         var bp = b
         for kk in 0..<k {
             let bv = load8(bp)
@@ -139,7 +130,6 @@ public enum Kernels {
             c2 = c2 + bv * a2[kk]
             c3 = c3 + bv * a3[kk]
             c4 = c4 + bv * a4[kk]
-            c5 = c5 + bv * a5[kk]
             bp += ldb
         }
         put(c0, c, accumulate, width)
@@ -147,7 +137,6 @@ public enum Kernels {
         put(c2, c + 2 * ldc, accumulate, width)
         put(c3, c + 3 * ldc, accumulate, width)
         put(c4, c + 4 * ldc, accumulate, width)
-        put(c5, c + 5 * ldc, accumulate, width)
     }
 
     #if KMERL_AVX2
@@ -195,7 +184,7 @@ public enum Kernels {
         }
     #endif
 
-    /// One to five rows × eight columns (the bottom edge of C).
+    /// One to four rows × eight columns (the bottom edge of C).
     @inline(__always)
     static func tileRows(
         _ rows: Int, _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
