@@ -59,6 +59,32 @@ public enum Kernels {
         c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool
     ) {
+        gemmCore(m: m, n: n, k: k, a: a, rowStride: lda, kStride: 1, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// `C[m×n] (+)= Aᵀ · B` for `A[k×m]` given row-major with leading dimension `lda` (the weight
+    /// gradient `xᵀ·dy` of a linear layer): the same operations in the same order as transposing A
+    /// and calling `gemm`, without the transposed copy.
+    public static func gemmTN(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool
+    ) {
+        gemmCore(m: m, n: n, k: k, a: a, rowStride: 1, kStride: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// The GEMM loops; A's element (i, kk) is `a[i·rowStride + kk·kStride]`. Inlined into both
+    /// entry points so that the strides fold into constants where they are 1.
+    @inline(__always)
+    static func gemmCore(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, rowStride lda: Int, kStride ks: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool
+    ) {
         guard m > 0, n > 0 else { return }
         guard k > 0 else {
             if !accumulate { for i in 0..<m { (c + i * ldc).update(repeating: 0, count: n) } }
@@ -74,19 +100,19 @@ public enum Kernels {
             #if KMERL_AVX2
                 while j + 16 <= full {
                     if rows == 5 {
-                        tile5x16(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate)
+                        tile5x16(k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate)
                     } else {
-                        tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                        tileRows(rows, k, ai, lda, b + j + 8, ldb, ci + j + 8, ldc, accumulate, 8)
+                        tileRows(rows, k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
+                        tileRows(rows, k, ai, lda, ks, b + j + 8, ldb, ci + j + 8, ldc, accumulate, 8)
                     }
                     j += 16
                 }
             #endif
             while j + 8 <= full {
                 if rows == 5 {
-                    tile5x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                    tile5x8(k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
                 } else {
-                    tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
+                    tileRows(rows, k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
                 }
                 j += 8
             }
@@ -105,9 +131,9 @@ public enum Kernels {
         while i < m {
             let rows = min(rowsPerTile, m - i)
             if rows == 5 {
-                tile5x8(k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
+                tile5x8(k, a + i * lda, lda, ks, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             } else {
-                tileRows(rows, k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
+                tileRows(rows, k, a + i * lda, lda, ks, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             }
             i += rowsPerTile
         }
@@ -116,7 +142,7 @@ public enum Kernels {
     /// Five rows × eight columns.
     @inline(__always)
     static func tile5x8(
-        _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ width: Int
     ) {
         var c0 = SIMD8<Float>(repeating: 0)
@@ -125,11 +151,11 @@ public enum Kernels {
         var bp = b
         for kk in 0..<k {
             let bv = load8(bp)
-            c0 = c0 + bv * a0[kk]
-            c1 = c1 + bv * a1[kk]
-            c2 = c2 + bv * a2[kk]
-            c3 = c3 + bv * a3[kk]
-            c4 = c4 + bv * a4[kk]
+            c0 = c0 + bv * a0[kk * ks]
+            c1 = c1 + bv * a1[kk * ks]
+            c2 = c2 + bv * a2[kk * ks]
+            c3 = c3 + bv * a3[kk * ks]
+            c4 = c4 + bv * a4[kk * ks]
             bp += ldb
         }
         put(c0, c, accumulate, width)
@@ -143,7 +169,7 @@ public enum Kernels {
         /// Five rows × sixteen columns.
         @inline(__always)
         static func tile5x16(
-            _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+            _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
         ) {
             var c0 = SIMD8<Float>(repeating: 0)
@@ -154,19 +180,19 @@ public enum Kernels {
             for kk in 0..<k {
                 let bv = load8(bp)
                 let bw = load8(bp + 8)
-                let x0 = a0[kk]
+                let x0 = a0[kk * ks]
                 c0 = c0 + bv * x0
                 d0 = d0 + bw * x0
-                let x1 = a1[kk]
+                let x1 = a1[kk * ks]
                 c1 = c1 + bv * x1
                 d1 = d1 + bw * x1
-                let x2 = a2[kk]
+                let x2 = a2[kk * ks]
                 c2 = c2 + bv * x2
                 d2 = d2 + bw * x2
-                let x3 = a3[kk]
+                let x3 = a3[kk * ks]
                 c3 = c3 + bv * x3
                 d3 = d3 + bw * x3
-                let x4 = a4[kk]
+                let x4 = a4[kk * ks]
                 c4 = c4 + bv * x4
                 d4 = d4 + bw * x4
                 bp += ldb
@@ -187,7 +213,7 @@ public enum Kernels {
     /// One to four rows × eight columns (the bottom edge of C).
     @inline(__always)
     static func tileRows(
-        _ rows: Int, _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ rows: Int, _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ width: Int
     ) {
         var c0 = SIMD8<Float>(repeating: 0)
@@ -195,11 +221,11 @@ public enum Kernels {
         var bp = b
         for kk in 0..<k {
             let bv = load8(bp)
-            c0 = c0 + bv * a0[kk]
-            if rows > 1 { c1 = c1 + bv * a0[lda + kk] }
-            if rows > 2 { c2 = c2 + bv * a0[2 * lda + kk] }
-            if rows > 3 { c3 = c3 + bv * a0[3 * lda + kk] }
-            if rows > 4 { c4 = c4 + bv * a0[4 * lda + kk] }
+            c0 = c0 + bv * a0[kk * ks]
+            if rows > 1 { c1 = c1 + bv * a0[lda + kk * ks] }
+            if rows > 2 { c2 = c2 + bv * a0[2 * lda + kk * ks] }
+            if rows > 3 { c3 = c3 + bv * a0[3 * lda + kk * ks] }
+            if rows > 4 { c4 = c4 + bv * a0[4 * lda + kk * ks] }
             bp += ldb
         }
         put(c0, c, accumulate, width)
