@@ -41,15 +41,11 @@ public enum Kernels {
 
     // MARK: Matrix product
 
-    #if KMERL_AVX2
-        /// Rows of A per register tile: 5 × 16 columns = ten 8-lane accumulators, which with the
-        /// two B vectors, the broadcast and the product fits AVX2's sixteen registers without
-        /// spilling (6 × 16 spilled); the encoder's row counts (multiples of 25) need no edge tiles.
-        static let rowsPerTile = 5
-    #else
-        /// Rows of A per register tile (6 × 8 columns).
-        static let rowsPerTile = 6
-    #endif
+    /// Rows of A per register tile: 5 rows × 16 columns (AVX2) are ten 8-lane accumulators, which
+    /// with the two B vectors, the broadcast and the product fit the sixteen vector registers
+    /// without spilling (6 × 16 spilled); 5 × 8 likewise with SSE's 4-lane halves. The encoder's
+    /// row counts (multiples of 25) then need no edge tiles.
+    static let rowsPerTile = 5
 
     /// `C[m×n] (+)= A[m×k] · B[k×n]`, row-major with leading dimensions; `accumulate == false`
     /// overwrites C. Every output element is `Σₖ a·b` summed in k order from zero and then added
@@ -59,6 +55,32 @@ public enum Kernels {
     public static func gemm(
         m: Int, n: Int, k: Int,
         a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool
+    ) {
+        gemmCore(m: m, n: n, k: k, a: a, rowStride: lda, kStride: 1, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// `C[m×n] (+)= Aᵀ · B` for `A[k×m]` given row-major with leading dimension `lda` (the weight
+    /// gradient `xᵀ·dy` of a linear layer): the same operations in the same order as transposing A
+    /// and calling `gemm`, without the transposed copy.
+    public static func gemmTN(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        c: UnsafeMutablePointer<Float>, ldc: Int,
+        accumulate: Bool
+    ) {
+        gemmCore(m: m, n: n, k: k, a: a, rowStride: 1, kStride: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
+    }
+
+    /// The GEMM loops; A's element (i, kk) is `a[i·rowStride + kk·kStride]`. Inlined into both
+    /// entry points so that the strides fold into constants where they are 1.
+    @inline(__always)
+    static func gemmCore(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, rowStride lda: Int, kStride ks: Int,
         b: UnsafePointer<Float>, ldb: Int,
         c: UnsafeMutablePointer<Float>, ldc: Int,
         accumulate: Bool
@@ -78,27 +100,22 @@ public enum Kernels {
             #if KMERL_AVX2
                 while j + 16 <= full {
                     if rows == 5 {
-                        tile5x16(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate)
+                        tile5x16(k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate)
                     } else {
-                        tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                        tileRows(rows, k, ai, lda, b + j + 8, ldb, ci + j + 8, ldc, accumulate, 8)
+                        tileRows(rows, k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
+                        tileRows(rows, k, ai, lda, ks, b + j + 8, ldb, ci + j + 8, ldc, accumulate, 8)
                     }
                     j += 16
                 }
-                while j + 8 <= full {
-                    tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    j += 8
-                }
-            #else
-                while j + 8 <= full {
-                    if rows == 6 {
-                        tile6x8(k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    } else {
-                        tileRows(rows, k, ai, lda, b + j, ldb, ci + j, ldc, accumulate, 8)
-                    }
-                    j += 8
-                }
             #endif
+            while j + 8 <= full {
+                if rows == 5 {
+                    tile5x8(k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
+                } else {
+                    tileRows(rows, k, ai, lda, ks, b + j, ldb, ci + j, ldc, accumulate, 8)
+                }
+                j += 8
+            }
             i += rowsPerTile
         }
         guard full < n else { return }
@@ -112,34 +129,33 @@ public enum Kernels {
         }
         i = 0
         while i < m {
-            let rows = min(6, m - i)
-            if rows == 6 {
-                tile6x8(k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
+            let rows = min(rowsPerTile, m - i)
+            if rows == 5 {
+                tile5x8(k, a + i * lda, lda, ks, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             } else {
-                tileRows(rows, k, a + i * lda, lda, packed, 8, c + i * ldc + full, ldc, accumulate, w)
+                tileRows(rows, k, a + i * lda, lda, ks, packed, 8, c + i * ldc + full, ldc, accumulate, w)
             }
-            i += 6
+            i += rowsPerTile
         }
     }
 
-    /// Six rows × eight columns.
+    /// Five rows × eight columns.
     @inline(__always)
-    static func tile6x8(
-        _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+    static func tile5x8(
+        _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ width: Int
     ) {
         var c0 = SIMD8<Float>(repeating: 0)
-        var c1 = c0, c2 = c0, c3 = c0, c4 = c0, c5 = c0
-        let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda, a5 = a4 + lda
+        var c1 = c0, c2 = c0, c3 = c0, c4 = c0
+        let a1 = a0 + lda, a2 = a1 + lda, a3 = a2 + lda, a4 = a3 + lda
         var bp = b
         for kk in 0..<k {
             let bv = load8(bp)
-            c0 = c0 + bv * a0[kk]
-            c1 = c1 + bv * a1[kk]
-            c2 = c2 + bv * a2[kk]
-            c3 = c3 + bv * a3[kk]
-            c4 = c4 + bv * a4[kk]
-            c5 = c5 + bv * a5[kk]
+            c0 = c0 + bv * a0[kk * ks]
+            c1 = c1 + bv * a1[kk * ks]
+            c2 = c2 + bv * a2[kk * ks]
+            c3 = c3 + bv * a3[kk * ks]
+            c4 = c4 + bv * a4[kk * ks]
             bp += ldb
         }
         put(c0, c, accumulate, width)
@@ -147,14 +163,13 @@ public enum Kernels {
         put(c2, c + 2 * ldc, accumulate, width)
         put(c3, c + 3 * ldc, accumulate, width)
         put(c4, c + 4 * ldc, accumulate, width)
-        put(c5, c + 5 * ldc, accumulate, width)
     }
 
     #if KMERL_AVX2
         /// Five rows × sixteen columns.
         @inline(__always)
         static func tile5x16(
-            _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+            _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
             _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool
         ) {
             var c0 = SIMD8<Float>(repeating: 0)
@@ -165,19 +180,19 @@ public enum Kernels {
             for kk in 0..<k {
                 let bv = load8(bp)
                 let bw = load8(bp + 8)
-                let x0 = a0[kk]
+                let x0 = a0[kk * ks]
                 c0 = c0 + bv * x0
                 d0 = d0 + bw * x0
-                let x1 = a1[kk]
+                let x1 = a1[kk * ks]
                 c1 = c1 + bv * x1
                 d1 = d1 + bw * x1
-                let x2 = a2[kk]
+                let x2 = a2[kk * ks]
                 c2 = c2 + bv * x2
                 d2 = d2 + bw * x2
-                let x3 = a3[kk]
+                let x3 = a3[kk * ks]
                 c3 = c3 + bv * x3
                 d3 = d3 + bw * x3
-                let x4 = a4[kk]
+                let x4 = a4[kk * ks]
                 c4 = c4 + bv * x4
                 d4 = d4 + bw * x4
                 bp += ldb
@@ -195,10 +210,10 @@ public enum Kernels {
         }
     #endif
 
-    /// One to five rows × eight columns (the bottom edge of C).
+    /// One to four rows × eight columns (the bottom edge of C).
     @inline(__always)
     static func tileRows(
-        _ rows: Int, _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
+        _ rows: Int, _ k: Int, _ a0: UnsafePointer<Float>, _ lda: Int, _ ks: Int, _ b: UnsafePointer<Float>, _ ldb: Int,
         _ c: UnsafeMutablePointer<Float>, _ ldc: Int, _ accumulate: Bool, _ width: Int
     ) {
         var c0 = SIMD8<Float>(repeating: 0)
@@ -206,11 +221,11 @@ public enum Kernels {
         var bp = b
         for kk in 0..<k {
             let bv = load8(bp)
-            c0 = c0 + bv * a0[kk]
-            if rows > 1 { c1 = c1 + bv * a0[lda + kk] }
-            if rows > 2 { c2 = c2 + bv * a0[2 * lda + kk] }
-            if rows > 3 { c3 = c3 + bv * a0[3 * lda + kk] }
-            if rows > 4 { c4 = c4 + bv * a0[4 * lda + kk] }
+            c0 = c0 + bv * a0[kk * ks]
+            if rows > 1 { c1 = c1 + bv * a0[lda + kk * ks] }
+            if rows > 2 { c2 = c2 + bv * a0[2 * lda + kk * ks] }
+            if rows > 3 { c3 = c3 + bv * a0[3 * lda + kk * ks] }
+            if rows > 4 { c4 = c4 + bv * a0[4 * lda + kk * ks] }
             bp += ldb
         }
         put(c0, c, accumulate, width)
@@ -381,7 +396,27 @@ public enum Kernels {
                 let row = p + i * n
                 var mx = -Float.greatestFiniteMagnitude
                 var mxv = SIMD8<Float>(repeating: -Float.greatestFiniteMagnitude)
-                for jb in 0..<blocks {
+                var first = 0
+                if dh == 16 {
+                    // Two key blocks at a time: two independent addition chains.
+                    while first + 2 <= blocks && (first + 2) * 8 <= n {
+                        let kb = kt + first * 8
+                        var s = SIMD8<Float>(repeating: -0.0), u = s
+                        for l in 0..<8 {
+                            let ql = q[l], qh = q[l + 8]
+                            s = s + ((SIMD8<Float>(repeating: 0) + ql * load8(kb + l * np)) + qh * load8(kb + (l + 8) * np))
+                            u = u + ((SIMD8<Float>(repeating: 0) + ql * load8(kb + 8 + l * np)) + qh * load8(kb + 8 + (l + 8) * np))
+                        }
+                        s = s * scale
+                        u = u * scale
+                        store8(s, row + first * 8)
+                        store8(u, row + first * 8 + 8)
+                        mxv.replace(with: s, where: s .> mxv)
+                        mxv.replace(with: u, where: u .> mxv)
+                        first += 2
+                    }
+                }
+                for jb in first..<blocks {
                     let j0 = jb * 8
                     var s = SIMD8<Float>(repeating: 0)
                     if dh == 16 {
@@ -414,7 +449,7 @@ public enum Kernels {
                         }
                     }
                 }
-                mx = max(mx, mxv.max())
+                for t in 0..<8 { mx = max(mx, mxv[t]) }
                 // Exponentials eight at a time (bit-identical to the scalar version), summed in order.
                 var j = 0
                 while j + 8 <= n {
@@ -434,6 +469,20 @@ public enum Kernels {
                 // out = Σⱼ p·v in j order, eight channels at a time in registers.
                 let o = out + i * dim + h * dh
                 var c0 = 0
+                while c0 + 16 <= dh {
+                    // Two channel blocks at a time: two independent addition chains.
+                    var acc = SIMD8<Float>(repeating: 0), acc2 = acc
+                    var vp = qkv + 2 * dim + h * dh + c0
+                    for j in 0..<n {
+                        let w = row[j]
+                        acc = acc + w * load8(vp)
+                        acc2 = acc2 + w * load8(vp + 8)
+                        vp += stride
+                    }
+                    store8(acc, o + c0)
+                    store8(acc2, o + c0 + 8)
+                    c0 += 16
+                }
                 while c0 + 8 <= dh {
                     var acc = SIMD8<Float>(repeating: 0)
                     var vp = qkv + 2 * dim + h * dh + c0

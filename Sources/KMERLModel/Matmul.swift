@@ -95,14 +95,15 @@ public enum Matmul {
         gemm(m: m, n: n, k: k, a: a, lda: k, b: bt, ldb: n, c: c, ldc: n, accumulate: accumulate)
     }
 
-    /// `C[m×n] (+)= A[k×m]ᵀ · B[k×n]` (A given row-major as k×m).
+    /// `C[m×n] (+)= A[k×m]ᵀ · B[k×n]` (A given row-major as k×m), read in place (`Kernels.gemmTN`).
     public static func gemmAT(
         m: Int, n: Int, k: Int, a: UnsafePointer<Float>, b: UnsafePointer<Float>, c: UnsafeMutablePointer<Float>, accumulate: Bool
     ) {
-        let at = UnsafeMutablePointer<Float>.allocate(capacity: max(1, k * m))
-        defer { at.deallocate() }
-        transpose(a, rows: k, cols: m, into: at)
-        gemm(m: m, n: n, k: k, a: at, lda: k, b: b, ldb: n, c: c, ldc: n, accumulate: accumulate)
+        if KernelDispatch.avx2 {
+            KMERLKernelsAVX2.Kernels.gemmTN(m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: c, ldc: n, accumulate: accumulate)
+        } else {
+            KMERLKernels.Kernels.gemmTN(m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: c, ldc: n, accumulate: accumulate)
+        }
     }
 }
 

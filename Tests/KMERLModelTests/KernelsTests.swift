@@ -57,12 +57,10 @@ import Testing
                 }
             }
             #expect(portable.map(\.bitPattern) == avx2.map(\.bitPattern))
-            var worst: Float = 0
-            for i in 0..<(m * n) {
-                let want = expected[i] + (accumulate ? c0[i] : 0)
-                worst = max(worst, abs(portable[i] - want) / max(1, abs(want)))
-            }
-            #expect(worst < 1e-5, "\(m)×\(n)×\(k) lda \(lda): relative error \(worst)")
+            // Each element is the k-ordered sum from zero, then added to C: exactly the naive loop
+            // (and the session-2 kernel), so results are the same bits as before, not just close.
+            let want = (0..<(m * n)).map { accumulate ? c0[$0] + expected[$0] : expected[$0] }
+            #expect(portable.map(\.bitPattern) == want.map(\.bitPattern), "\(m)×\(n)×\(k) lda \(lda)")
         }
     }
 
@@ -145,6 +143,28 @@ import Testing
             KMERLKernelsAVX2.Kernels.attention(qkv, n: n, dim: dim, heads: heads, out: &out, probs: &probs)
             #expect(out.map(\.bitPattern) == refOut.map(\.bitPattern))
             #expect(probs.map(\.bitPattern) == refProbs.map(\.bitPattern))
+        }
+    }
+
+    /// `gemmTN` (Aᵀ·B read in place, the weight gradients) gives the bits of transposing A and
+    /// calling `gemm`, in both copies.
+    @Test(arguments: [(80, 32, 5000), (10, 16, 777), (13, 24, 9), (192, 64, 31)])
+    func gemmTNEqualsTransposeThenGemm(_ dims: (Int, Int, Int)) {
+        let (m, n, k) = dims
+        let a = Self.random(k * m, seed: 11)  // k × m
+        let b = Self.random(k * n, seed: 12)
+        let c0 = Self.random(m * n, seed: 13)
+        var at = [Float](repeating: 0, count: m * k)
+        for p in 0..<k { for i in 0..<m { at[i * k + p] = a[p * m + i] } }
+        for accumulate in [false, true] {
+            var want = c0, tn = c0, tnAVX2 = c0
+            KMERLKernels.Kernels.gemm(m: m, n: n, k: k, a: at, lda: k, b: b, ldb: n, c: &want, ldc: n, accumulate: accumulate)
+            KMERLKernels.Kernels.gemmTN(m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &tn, ldc: n, accumulate: accumulate)
+            #expect(tn.map(\.bitPattern) == want.map(\.bitPattern))
+            if Self.hasAVX2 {
+                KMERLKernelsAVX2.Kernels.gemmTN(m: m, n: n, k: k, a: a, lda: m, b: b, ldb: n, c: &tnAVX2, ldc: n, accumulate: accumulate)
+                #expect(tnAVX2.map(\.bitPattern) == want.map(\.bitPattern))
+            }
         }
     }
 }

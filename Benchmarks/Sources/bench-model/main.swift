@@ -20,8 +20,8 @@ func cpuTime() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
 }
 let cores = ProcessInfo.processInfo.activeProcessorCount
-/// `BENCH_MODEL_PARTS=inference` (comma-separated: matmul, inference, forward, epoch) runs only those parts (for profiling).
-let parts = Set((ProcessInfo.processInfo.environment["BENCH_MODEL_PARTS"] ?? "matmul,inference,forward,epoch").split(separator: ",").map(String.init))
+/// `BENCH_MODEL_PARTS=inference` (comma-separated: matmul, inference, single, forward, epoch) runs only those parts (for profiling).
+let parts = Set((ProcessInfo.processInfo.environment["BENCH_MODEL_PARTS"] ?? "matmul,inference,single,forward,epoch").split(separator: ",").map(String.init))
 
 // 1. Matmul.
 if parts.contains("matmul") {
@@ -132,6 +132,18 @@ Task.detached {
             best = (min(best.wall, now() - t0), min(best.cpu, cpuTime() - c0))
         }
         report("inference, record + 12 per-lead embeddings, incl. preprocessing", records: records.count, wall: best.wall, cpu: best.cpu)
+    }
+    // One record per call (as classification calls `embed(_:)`), on one core.
+    if parts.contains("single") {
+        let sample = Array(records.prefix(400))
+        var best = (wall: Double.infinity, cpu: Double.infinity)
+        for _ in 0..<3 {
+            let t0 = now()
+            let c0 = cpuTime()
+            for r in sample { precondition(model.embed(r).perLead.count == 12) }
+            best = (min(best.wall, now() - t0), min(best.cpu, cpuTime() - c0))
+        }
+        report("inference one record per call (embed(record)), one core", records: sample.count, wall: best.wall, cpu: best.cpu)
     }
     // Encoder forward on prepared records: record embedding only (what score() needs without
     // per-lead confidences, and what the PyTorch comparison computes), and with per-lead.
