@@ -260,16 +260,17 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation: lead II
         // alone misses low-amplitude beats at the record's edges, so the mean RR of an irregular
-        // rhythm differs). QRS duration: 62 agree, 28 exceptions with the reason printed, 10 kmerl
-        // misses: the 7 paced records (pacemaker stimuli are recognised only in ≥ 6 leads at once, so
-        // lead II alone and I+II measure the stimulus as QRS, and paced QRS complexes are measured
-        // too wide even from 12 leads), record 10 (complete RBBB: the slurred terminal S is cut off
-        // in most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and
-        // record 83 (atrial fibrillation; I+II 270 ms).
+        // rhythm differs). QRS duration: 62 agree, 30 exceptions with the reason printed, 8 kmerl
+        // misses: 5 paced records (45, 74, 90, 93, 95: stimuli too small in lead II or I+II to be told
+        // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
+        // experts' from some subsets), record 10 (complete RBBB: the slurred terminal S is cut off in
+        // most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and record
+        // 83 (atrial fibrillation; I+II 270 ms). Records 8 and 34 (paced) now follow the experts:
+        // their stimuli are recognised by shape in one or two leads and no QRS onset precedes them.
         #expect(hrProblems.count <= 1, "\(hrProblems)")
         #expect(agreed >= 62, "\(agreed) records agree")
-        #expect(misses.count <= 10, "\(misses)")
-        #expect(misses.filter { !$0.hasSuffix("(paced)") }.count <= 3, "\(misses)")
+        let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
+        #expect(missed == ["record 10", "record 12", "record 45", "record 74", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
