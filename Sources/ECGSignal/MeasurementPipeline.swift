@@ -110,6 +110,22 @@ public struct MeasurementPipeline: Sendable {
         return measureAtRate(record)
     }
 
+    /// The earliest QRS onset (ms from the fiducial point) of paced beats: the end of the span
+    /// interpolated around the stimulus that precedes the fiducial point (within 200 ms) in at least
+    /// half of `beats`, at the median distance. Nil without such a regular stimulus.
+    func pacedQRSOnsetFloor(_ spikes: [Int], beats: [Int], sampleRate fs: Double) -> Double? {
+        guard let pacing, !spikes.isEmpty, !beats.isEmpty else { return nil }
+        let window = Int(0.2 * fs)
+        var distances: [Double] = []
+        var s = 0
+        for b in beats {
+            while s + 1 < spikes.count, spikes[s + 1] <= b { s += 1 }
+            if spikes[s] <= b, b - spikes[s] <= window { distances.append(Double(b - spikes[s])) }
+        }
+        guard distances.count * 2 >= beats.count else { return nil }
+        return -Self.median(distances) * 1000 / fs + pacing.halfWidth
+    }
+
     func measureAtRate(_ record: ECGRecord) -> RecordMeasurements {
         var result = RecordMeasurements(record: record.id)
         let fs = record.samplingRate
@@ -217,12 +233,15 @@ public struct MeasurementPipeline: Sendable {
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
+        // Paced rhythm: the ventricular deflection starts after the stimulus, so no QRS onset lies
+        // before the end of the interpolated spike span.
+        let pacedFloor = pacedQRSOnsetFloor(result.pacingSpikes ?? [], beats: beats.indices.filter { classes[$0] == 0 }.map { beats[$0] }, sampleRate: fs)
         if keepMedianBeats { result.medianBeatFiducial = before }
         for p in usable {
             guard let d = delineations[p.index], let x = templates[p.index] else { continue }
             if keepMedianBeats { result.leads[p.index].medianBeat = x }
             result.leads[p.index].boundaries = WaveBoundaries(
-                pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
+                pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset).map { max($0, pacedFloor ?? -.infinity) },
                 qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
             if p.millivoltsPerUnit != nil {
                 applyAmplitudes(&result.leads[p.index], template: x, delineation: d, sampleRate: fs)
@@ -232,7 +251,8 @@ public struct MeasurementPipeline: Sendable {
         let own = Dictionary(uniqueKeysWithValues: usable.compactMap { p in result.leads[p.index].boundaries.map { (p.index, $0) } })
         let all = usable.compactMap { result.leads[$0.index].boundaries }
         let lowT = lowTWaveLeads(usable, delineations: delineations)
-        for (index, b) in consensusBoundaries(own, templates: templates, leads: usable.map(\.index), fiducial: before, sampleRate: fs, lowT: lowT) {
+        for (index, var b) in consensusBoundaries(own, templates: templates, leads: usable.map(\.index), fiducial: before, sampleRate: fs, lowT: lowT) {
+            if let floor = pacedFloor, let on = b.qrsOnset { b.qrsOnset = max(on, floor) }
             result.leads[index].boundaries = b
         }
         // Beats of another morphology: their own median beats and boundaries.

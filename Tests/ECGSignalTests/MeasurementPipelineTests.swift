@@ -258,18 +258,19 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         print("  QRS: \(agreed) agree, \(expertExceptions.count) + \(isoelectricExceptions.count) exceptions (experts, isoelectric), \(misses.count) kmerl misses")
         #expect(hrComparisons == 100)
         #expect(qrsComparisons == 100)
-        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation: lead II
-        // alone misses low-amplitude beats at the record's edges, so the mean RR of an irregular
-        // rhythm differs). QRS duration: 62 agree, 28 exceptions with the reason printed, 10 kmerl
-        // misses: the 7 paced records (pacemaker stimuli are recognised only in ≥ 6 leads at once, so
-        // lead II alone and I+II measure the stimulus as QRS, and paced QRS complexes are measured
-        // too wide even from 12 leads), record 10 (complete RBBB: the slurred terminal S is cut off
-        // in most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and
-        // record 83 (atrial fibrillation; I+II 270 ms).
-        #expect(hrProblems.count <= 1, "\(hrProblems)")
+        // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
+        // the detector's initial level to ignore one large aberrant beat, and search-back into the
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 62 agree, 31 exceptions with the reason printed, 7 kmerl
+        // misses: 4 paced records (45, 90, 93, 95: stimuli too small in lead II or I+II to be told
+        // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
+        // experts' from some subsets), record 10 (complete RBBB: the slurred terminal S is cut off in
+        // most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and record
+        // 83 (atrial fibrillation; I+II 270 ms). Records 8, 34 and 74 (paced) no longer miss: their
+        // stimuli are recognised by shape in one or two leads and no QRS onset precedes them.
+        #expect(hrProblems.isEmpty, "\(hrProblems)")
         #expect(agreed >= 62, "\(agreed) records agree")
-        #expect(misses.count <= 10, "\(misses)")
-        #expect(misses.filter { !$0.hasSuffix("(paced)") }.count <= 3, "\(misses)")
+        let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
+        #expect(missed == ["record 10", "record 12", "record 45", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest

@@ -114,3 +114,16 @@ func dumpMeasurements(records: [ECGRecord], pipeline: MeasurementPipeline, to ur
         fail("cannot write \(url.path): \(error)")
     }
 }
+
+/// bench-signal DATA_ROOT --subsets OUT.json: every record measured from lead II alone, I+II, the six
+/// limb leads and all twelve (an array per record of four measurement objects), for analysing the
+/// lead-subset agreement.
+func dumpSubsets(records: [ECGRecord], pipeline: MeasurementPipeline, to url: URL) {
+    let subsets: [Set<StandardLead>] = [[.ii], [.i, .ii], Set(StandardLead.limbLeads), Set(StandardLead.allCases)]
+    let all = records.map { record in subsets.map { pipeline.measure(record.keeping($0)) } }
+    do {
+        try JSONEncoder().encode(all).write(to: url, options: .atomic)
+    } catch {
+        fail("cannot write \(url.path): \(error)")
+    }
+}

@@ -36,6 +36,10 @@ if arguments.count > 3, arguments[2] == "--json" {
     dumpMeasurements(records: records, pipeline: pipeline, to: URL(fileURLWithPath: arguments[3]))
     exit(0)
 }
+if arguments.count > 3, arguments[2] == "--subsets" {
+    dumpSubsets(records: records, pipeline: pipeline, to: URL(fileURLWithPath: arguments[3]))
+    exit(0)
+}
 if arguments.count > 3, arguments[2] == "--dump" {
     dumpErrors(records: records, pipeline: pipeline, root: root, to: URL(fileURLWithPath: arguments[3]))
     exit(0)
