@@ -127,6 +127,13 @@ public struct Delineator: Sendable {
         var off = last
         let offLimit = min(n - 2, c + ms(200))
         while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
+        if off >= offLimit, offLimit > last {
+            // The slope never faded (a noisy median beat of few beats, or a T wave fused onto
+            // the QRS): the QRS ends where its slope is lowest instead of at the search limit.
+            var lowest = last
+            for k in last...offLimit where a[k] < a[lowest] { lowest = k }
+            off = lowest
+        }
         if qrsFlatness > 0 {
             let settledOn = qrsFlatOnset ? settledBoundary(x, onset: on, offset: off, isOffset: false, sampleRate: fs) : on
             off = settledBoundary(x, onset: on, offset: off, isOffset: true, sampleRate: fs)

@@ -264,7 +264,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // misses: 4 paced records (45, 90, 93, 95: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
         // experts' from some subsets), record 12 (limb leads 114 ms, the others 86–90) and record 83
-        // (atrial fibrillation; I+II 270 ms). Records 8, 34 and 74 (paced) no longer miss: their
+        // (atrial fibrillation: lead II alone 192 ms, its low QRS starts with a slow slope). Records 8, 34 and 74 (paced) no longer miss: their
         // stimuli are recognised by shape in one or two leads and no QRS onset precedes them. Record
         // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
         // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
