@@ -69,6 +69,15 @@ public struct Delineator: Sendable {
     public var flatWindow: Double = 20
     /// How far (ms) a QRS boundary may move out at most.
     public var maximumExtension: Double = 40
+    /// A broad terminal wave (the slurred S or R' of a bundle branch block) pauses at its flat
+    /// bottom before returning: when the QRS end found so far lies more than `terminalDeviation`
+    /// × the QRS peak-to-peak amplitude away from the level before the QRS, and within
+    /// `terminalReach` ms after it the slope rises again above `terminalReturnSlope` × the maximal
+    /// QRS slope, moving the signal back toward that level, the QRS ends where that return
+    /// slope has faded (`qrsOffsetSlope`). 0 = off.
+    public var terminalReturnSlope: Double = 0.12
+    public var terminalDeviation: Double = 0.1
+    public var terminalReach: Double = 30
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
@@ -118,11 +127,19 @@ public struct Delineator: Sendable {
         var off = last
         let offLimit = min(n - 2, c + ms(200))
         while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
+        if off >= offLimit, offLimit > last {
+            // The slope never faded (a noisy median beat of few beats, or a T wave fused onto
+            // the QRS): the QRS ends where its slope is lowest instead of at the search limit.
+            var lowest = last
+            for k in last...offLimit where a[k] < a[lowest] { lowest = k }
+            off = lowest
+        }
         if qrsFlatness > 0 {
             let settledOn = qrsFlatOnset ? settledBoundary(x, onset: on, offset: off, isOffset: false, sampleRate: fs) : on
             off = settledBoundary(x, onset: on, offset: off, isOffset: true, sampleRate: fs)
             on = settledOn
         }
+        if terminalReturnSlope > 0 { off = terminalReturn(x, slope: a, smax: smax, onset: on, offset: off, sampleRate: fs) }
         on = max(0, on + ms(qrsOnsetShift))
         off = min(n - 1, off + ms(qrsOffsetShift))
         result.qrsOnset = on
@@ -229,6 +246,36 @@ public struct Delineator: Sendable {
             k += step
         }
         return boundary
+    }
+
+    /// The QRS offset moved past a broad terminal wave's return (see `terminalReturnSlope`).
+    func terminalReturn(_ x: [Float], slope a: [Float], smax: Float, onset on: Int, offset off: Int, sampleRate fs: Double) -> Int {
+        let n = x.count
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        guard on >= 0, off > on, off < n - 2 else { return off }
+        let b0 = max(0, on - ms(20)), b1 = max(b0 + 1, on)
+        var base: Float = 0
+        for k in b0..<b1 { base += x[k] }
+        base /= Float(b1 - b0)
+        var top = -Float.infinity, bottom = Float.infinity
+        for k in on...off {
+            top = max(top, x[k])
+            bottom = min(bottom, x[k])
+        }
+        let deviation = x[off] - base
+        guard abs(deviation) > Float(terminalDeviation) * (top - bottom) else { return off }
+        let limit = min(n - 2, off + ms(terminalReach))
+        guard limit > off else { return off }
+        var peak = off
+        for k in off...limit where a[k] > a[peak] { peak = k }
+        guard a[peak] > Float(terminalReturnSlope) * smax else { return off }
+        // The return moves toward the level before the QRS.
+        let step = x[min(n - 1, peak + 1)] - x[max(0, peak - 1)]
+        guard step * deviation < 0 else { return off }
+        var end = peak
+        let endLimit = min(n - 2, off + ms(2 * terminalReach))
+        while end < endLimit, a[end] > Float(qrsOffsetSlope) * smax { end += 1 }
+        return end
     }
 
     /// QRS onset and offset (template indices) from the mean of the leads' normalised slope

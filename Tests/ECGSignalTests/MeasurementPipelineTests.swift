@@ -260,17 +260,18 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
-        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 62 agree, 31 exceptions with the reason printed, 7 kmerl
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 63 agree, 31 exceptions with the reason printed, 6 kmerl
         // misses: 4 paced records (45, 90, 93, 95: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets), record 10 (complete RBBB: the slurred terminal S is cut off in
-        // most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and record
-        // 83 (atrial fibrillation; I+II 270 ms). Records 8, 34 and 74 (paced) no longer miss: their
-        // stimuli are recognised by shape in one or two leads and no QRS onset precedes them.
+        // experts' from some subsets), record 12 (limb leads 114 ms, the others 86–90) and record 83
+        // (atrial fibrillation: lead II alone 192 ms, its low QRS starts with a slow slope). Records 8, 34 and 74 (paced) no longer miss: their
+        // stimuli are recognised by shape in one or two leads and no QRS onset precedes them. Record
+        // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
+        // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
         #expect(hrProblems.isEmpty, "\(hrProblems)")
-        #expect(agreed >= 62, "\(agreed) records agree")
+        #expect(agreed >= 63, "\(agreed) records agree")
         let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
-        #expect(missed == ["record 10", "record 12", "record 45", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
+        #expect(missed == ["record 12", "record 45", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest

@@ -77,6 +77,9 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "flatOnset": p.delineator.qrsFlatOnset = v > 0
         case "flatWindow": p.delineator.flatWindow = v
         case "maxExtension": p.delineator.maximumExtension = v
+        case "terminalSlope": p.delineator.terminalReturnSlope = v
+        case "terminalDeviation": p.delineator.terminalDeviation = v
+        case "terminalReach": p.delineator.terminalReach = v
         case "alignmentReach": p.alignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
