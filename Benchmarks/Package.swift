@@ -19,6 +19,10 @@ let package = Package(
             dependencies: [.product(name: "ECGSignal", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl")]
         ),
         .executableTarget(
+            name: "bench-classify-audit",
+            dependencies: [.product(name: "Classification", package: "kmerl"), .product(name: "KMERLModel", package: "kmerl")]
+        ),
+        .executableTarget(
             name: "bench-classify",
             dependencies: [
                 .product(name: "Classification", package: "kmerl"), .product(name: "ECGFormats", package: "kmerl"),

@@ -18,9 +18,19 @@ cli=$(cd .. && swift build -c release --show-bin-path)/kmerl-batch
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 
+swift build -c release --product bench-classify-audit >/dev/null
+audit=$(swift build -c release --show-bin-path)/bench-classify-audit
+
 echo "== in-process (bench-classify), jobs = $(nproc) cores"
 "$bench" "$data" --out "$out/all" "${extra[@]}"
 "$bench" "$data" --leads I --out "$out/leadI" "${extra[@]}"
+
+# What a cardiologist checks first, on the same two report sets: no record states two findings
+# that exclude each other, and the overall statement against PTB-XL's diagnostic labels.
+echo "== audit of the report sets against PTB-XL (bench-classify-audit), all leads"
+"$audit" "$out/all" "$data/.."
+echo "== audit, --leads I"
+"$audit" "$out/leadI" "$data/.."
 
 echo "== command line (kmerl-batch classify): wall rate, CPU time per record (user+sys) and peak RSS from /usr/bin/time -v"
 echo "   (on a shared machine compare CPU ms/record: records/s if both cores were ours = cores × 1000 / (CPU ms/record))"

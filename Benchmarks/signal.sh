@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Signal benchmark: kmerl's measurement pipeline (speed, delineation vs LUDB experts) beside
+# Signal benchmark: kmerl's measurement pipeline (speed, delineation vs LUDB experts, lead-subset agreement) beside
 # NeuroKit2 (ecg_delineate dwt, ecg_process) on the same LUDB records 1-100.
 # Needs python3 with `pip install wfdb neurokit2`. Usage: Benchmarks/signal.sh [DATA_ROOT]
 set -euo pipefail

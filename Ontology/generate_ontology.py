@@ -103,6 +103,11 @@ CRITERIA = {
     "WPW": [("prInterval", None, 119.99, "ms"), ("qrsDuration", 110, None, "ms")],
     "NAXIS": [("qrsAxis", -30, 90, "deg")], "LAXIS": [("qrsAxis", -30, 30, "deg")],
     "VAXIS": [("qrsAxis", 60, 90, "deg")], "RAXIS": [("qrsAxis", 90, 120, "deg")],
+    # Low QRS voltage: < 0.5 mV peak to peak in every limb lead, < 1.0 mV in every precordial lead
+    # (the largest voltage of the group; needs amplitudes in mV). LVOLT is PTB-XL's "frontal and
+    # horizontal" statement, checked on the limb leads (the usual definition of low voltage).
+    "LVOLT": [("limbQRSVoltage", None, 0.49, "mV")], "LVOLTL": [("limbQRSVoltage", None, 0.49, "mV")],
+    "LVOLTC": [("precordialQRSVoltage", None, 0.99, "mV")],
 }
 
 # Concepts named only by SNOMED CT (CinC 2021 / Chapman): id, label, category, parents.

@@ -38,19 +38,30 @@ public struct SignalMeasurer: BatchRecordMeasurer {
 
 /// Scores concepts with the K-MERL encoder: the record's embedding (all present leads) and each
 /// lead's own embedding against each concept's description text, calibrated per concept.
+///
+/// The concepts are prepared once (`KMERLEncoderModel.prepare`: text embeddings in one matrix,
+/// calibrations resolved), so a record costs its embedding and one small matrix–vector product per
+/// present lead set, with no per-record text or dictionary work.
 public struct ModelConceptScorer: BatchConceptScorer {
     /// The model.
     public let model: KMERLEncoderModel
-    private let queries: [String: ConceptQuery]
+    private let prepared: PreparedConcepts
+    /// Concept id → row of `prepared`.
+    private let rows: [String: Int]
 
-    /// Prepares the queries (concept id + `Concept.descriptionText`) of `concepts`.
+    /// Prepares the queries of `concepts`: a concept the model was trained on is queried with the
+    /// text it was trained and calibrated with (`ModelCard.conceptTexts`), any other one with its
+    /// ontology description (`Concept.descriptionText`, zero-shot).
     public init(model: KMERLEncoderModel, concepts: [Concept]) {
         self.model = model
-        var queries: [String: ConceptQuery] = [:]
-        for concept in concepts { queries[concept.id] = ConceptQuery(id: concept.id, text: concept.descriptionText) }
-        self.queries = queries
-        // Warm the text-embedding cache once, so records do not race to fill it.
-        for query in queries.values { _ = model.embedText(query.text) }
+        var seen = Set<String>()
+        let queries = concepts.compactMap { c in
+            seen.insert(c.id).inserted ? ConceptQuery(id: c.id, text: model.card.conceptTexts[c.id] ?? c.descriptionText) : nil
+        }
+        prepared = model.prepare(queries)
+        var rows: [String: Int] = [:]
+        for (k, id) in prepared.ids.enumerated() { rows[id] = k }
+        self.rows = rows
     }
 
     public var version: String { model.version }
@@ -60,41 +71,26 @@ public struct ModelConceptScorer: BatchConceptScorer {
     /// Every concept with a description: the text encoder embeds any text; concepts without their
     /// own calibration use the model's global one.
     public func scorable(_ concepts: [Concept]) -> [Concept] {
-        concepts.filter { queries[$0.id] != nil }
+        concepts.filter { rows[$0.id] != nil }
+    }
+
+    /// The encoder score of row `k` of `table`.
+    private func score(_ table: ConceptScoreTable, row k: Int) -> EncoderScore {
+        EncoderScore(
+            probability: table.probability[k], similarity: table.similarity[k], leadProbability: LeadValues(slots: table.leadProbabilities(of: k)),
+            conceptCalibrated: prepared.hasOwnCalibration[k])
     }
 
     public func orderedScores(for record: ECGRecord, concepts: [Concept]) throws -> [EncoderScore?] {
-        let embedding = model.embed(record)
-        var positions: [Int] = []
-        var wanted: [ConceptQuery] = []
-        positions.reserveCapacity(concepts.count)
-        wanted.reserveCapacity(concepts.count)
-        for (k, concept) in concepts.enumerated() {
-            guard let query = queries[concept.id] else { continue }
-            positions.append(k)
-            wanted.append(query)
-        }
-        var out = [EncoderScore?](repeating: nil, count: concepts.count)
-        let scored = model.score(embedding, concepts: wanted)
-        // `score` answers in the order asked; check the id anyway.
-        for (n, score) in scored.enumerated() where n < positions.count && score.id == wanted[n].id {
-            out[positions[n]] = EncoderScore(
-                probability: score.probability, similarity: score.similarity, leadProbability: LeadValues(score.perLead),
-                conceptCalibrated: score.hasConceptCalibration)
-        }
-        return out
+        guard let table = model.scoreTable(model.embed(record), prepared: prepared) else { return Array(repeating: nil, count: concepts.count) }
+        return concepts.map { concept in rows[concept.id].map { score(table, row: $0) } }
     }
 
     public func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore] {
-        let embedding = model.embed(record)
-        let wanted = concepts.compactMap { queries[$0.id] }
+        guard let table = model.scoreTable(model.embed(record), prepared: prepared) else { return [:] }
         var out: [String: EncoderScore] = [:]
-        out.reserveCapacity(wanted.count)
-        for score in model.score(embedding, concepts: wanted) {
-            out[score.id] = EncoderScore(
-                probability: score.probability, similarity: score.similarity, leadProbability: LeadValues(score.perLead),
-                conceptCalibrated: score.hasConceptCalibration)
-        }
+        out.reserveCapacity(concepts.count)
+        for concept in concepts { if let k = rows[concept.id] { out[concept.id] = score(table, row: k) } }
         return out
     }
 }

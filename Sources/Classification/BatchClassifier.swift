@@ -218,7 +218,8 @@ public struct BatchClassifier: Sendable {
             let clock = ContinuousClock()
             let start = clock.now
             let top = ReportBuilder.top(
-                result, count: classifier.options.topFindings, deciding: classifier.deciding, rule: classifier.rule)
+                result, count: classifier.options.topFindings, deciding: classifier.deciding, aggregates: classifier.aggregates,
+                order: classifier.statementOrder, rule: classifier.rule)
             let context = ReportBuilder.recordContext(result, top: top, modelVersion: classifier.scorer.version)
             let html = try renderer.render("record", context)
             let relative = "records/\(page).html"

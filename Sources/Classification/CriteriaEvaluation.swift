@@ -43,6 +43,14 @@ public enum CriteriaEvaluation {
     /// The lead-level measurement keys.
     public static let leadKeys: Set<String> = ["pAmplitude", "qAmplitude", "rAmplitude", "sAmplitude", "tAmplitude", "stJ60", "qrsArea"]
 
+    /// Keys measured over a whole group of leads: the largest QRS voltage (peak to peak: the R
+    /// wave minus the deeper of Q and S, in mV) among the limb leads or the precordial leads. Low
+    /// QRS voltage means *every* lead of the group is low, so a "≤" criterion holds only when all
+    /// six leads of the group were analysed in mV, while one high lead is enough to violate it.
+    public static let groupKeys: [String: [StandardLead]] = [
+        "limbQRSVoltage": [.i, .ii, .iii, .aVR, .aVL, .aVF], "precordialQRSVoltage": [.v1, .v2, .v3, .v4, .v5, .v6],
+    ]
+
     /// The scale of one step of margin for a criterion's unit (20 ms, 10 bpm, 30°, 0.1 mV).
     public static func scale(of criterion: Criterion) -> Double {
         switch criterion.unit.lowercased() {
@@ -98,6 +106,9 @@ public enum CriteriaEvaluation {
             if leadKeys.contains(criterion.measurement) {
                 return leadOutcome(criterion, territory: criterion.leads.isEmpty ? concept.territory : criterion.leads, measurements: measurements)
             }
+            if let group = groupKeys[criterion.measurement] {
+                return groupOutcome(criterion, group: group, measurements: measurements)
+            }
             return outcome(criterion, value: measurements.value(forKey: criterion.measurement), leads: usableLeads)
         }
     }
@@ -126,6 +137,25 @@ public enum CriteriaEvaluation {
         }
         var result = outcome(criterion, value: chosen.1, leads: (satisfying.count >= needed ? satisfying : [chosen]).map(\.0).sorted())
         if satisfying.count < needed { result.satisfied = false }
+        return result
+    }
+
+    /// Checks a group criterion (`groupKeys`) against the largest QRS voltage of the group's
+    /// analysed leads; satisfied only when every lead of the group was measured.
+    static func groupOutcome(_ criterion: Criterion, group: [StandardLead], measurements: RecordMeasurements) -> CriterionOutcome {
+        var voltages: [(StandardLead, Double)] = []
+        for lead in measurements.leads where lead.status == .ok {
+            guard let standard = lead.lead.standardLead, group.contains(standard), let r = lead.rAmplitude else { continue }
+            let deepest = min(lead.qAmplitude ?? 0, lead.sAmplitude ?? 0, 0)
+            voltages.append((standard, r - deepest))
+        }
+        guard let largest = voltages.max(by: { $0.1 < $1.1 }) else { return outcome(criterion, value: nil, leads: []) }
+        var result = outcome(criterion, value: largest.1, leads: [largest.0])
+        if result.satisfied == true {
+            // Low in the leads seen, but a lead not seen may be high: not decided.
+            guard Set(voltages.map(\.0)).count == group.count else { return outcome(criterion, value: nil, leads: []) }
+            result.leads = group
+        }
         return result
     }
 
@@ -159,6 +189,8 @@ public enum CriteriaEvaluation {
         case "tAmplitude": "T amplitude"
         case "stJ60": "ST level at J+60 ms"
         case "qrsArea": "QRS area"
+        case "limbQRSVoltage": "largest QRS voltage in the limb leads"
+        case "precordialQRSVoltage": "largest QRS voltage in the precordial leads"
         default: key
         }
     }

@@ -143,6 +143,21 @@ public struct FindingScorer: Sendable {
             let cap: Qualifier = nearMiss ? .possible : .consider
             if Self.strength(q) > Self.strength(cap) { qualifier = cap }
         }
+        // A finding located in a lead territory (anterior infarction: V1–V4) is not stated from a
+        // recording without any analysable lead of that territory: at most "consider", with the reason.
+        if !concept.territory.isEmpty {
+            let seen = concept.territory.filter { lead in
+                leadsPresent.contains(lead) && (facts.usable[lead.rawValue] || !facts.measured[lead.rawValue])
+            }
+            if seen.isEmpty {
+                let territory = concept.territory.map(\.name).joined(separator: " ")
+                evidence.append(
+                    Evidence(
+                        kind: "territory", text: "no analysable lead of its territory (\(territory)) was recorded: stated at most as \"consider\"",
+                        leads: [], supports: false))
+                if let q = qualifier, q != .consider { qualifier = .consider }
+            }
+        }
         // A zero-shot score stands on its own only when the ontology's criteria confirm it.
         let confirmed = !outcomes.isEmpty && outcomes.allSatisfy { $0.satisfied == true }
         let zeroShot = !encoder.conceptCalibrated && !confirmed

@@ -61,6 +61,13 @@ public struct RecordClassifier: Sendable {
     /// The clinical consistency rules between findings.
     public let consistency: ConsistencyRules
     let deciding: Set<String>
+    /// The PTB-XL class aggregates (see `OverallStatementRule.aggregateConcepts`).
+    let aggregates: Set<String>
+    /// The order in which findings are stated in a headline, by category: rhythm, conduction,
+    /// axis, hypertrophy, infarction, ST-T, form, then overall statements (as an ECG machine
+    /// prints them: the rhythm first, "normal ECG" last).
+    let statementOrder: [String: Int]
+    static let categoryOrder: [ConceptCategory] = [.rhythm, .conduction, .axis, .hypertrophy, .infarction, .stt, .form, .overall, .technical]
     /// `Concept.codesText` of each of `concepts`, computed once.
     let codes: [String]
 
@@ -104,6 +111,10 @@ public struct RecordClassifier: Sendable {
         // Aggregates are judged against the whole ontology, so that a parent stays an aggregate
         // even when --concepts leaves out its children.
         self.deciding = rule.decidingConcepts(concepts).intersection(chosen.map(\.id))
+        self.aggregates = rule.aggregateConcepts(concepts).intersection(chosen.map(\.id))
+        var order: [String: Int] = [:]
+        for concept in chosen { order[concept.id] = Self.categoryOrder.firstIndex(of: concept.category) ?? Self.categoryOrder.count }
+        self.statementOrder = order
     }
 
     /// Classifies one input.
@@ -144,7 +155,7 @@ public struct RecordClassifier: Sendable {
         // No two contradictory findings are stated: the weaker is demoted before the overall
         // statement is decided, and "normal ECG" is not stated in an abnormal record.
         consistency.apply(to: &findings)
-        let overall = rule.statement(findings: findings, deciding: deciding, measurements: measurements, quality: quality)
+        let overall = rule.statement(findings: findings, deciding: deciding, aggregates: aggregates, measurements: measurements, quality: quality)
         consistency.demoteNormal(in: &findings, overall: overall, deciding: deciding, rule: rule)
         return RecordResult(
             recordID: record.id.isEmpty ? input.id : record.id, source: input.primary.path, format: record.sourceFormat,

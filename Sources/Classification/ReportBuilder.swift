@@ -70,27 +70,36 @@ enum ReportBuilder {
 
     /// The findings worth naming for a record: reported ones that decide the statement first.
     static func top(
-        _ result: RecordResult, count: Int, deciding: Set<String>, rule: OverallStatementRule = OverallStatementRule()
+        _ result: RecordResult, count: Int, deciding: Set<String>, aggregates: Set<String> = [], order: [String: Int] = [:],
+        rule: OverallStatementRule = OverallStatementRule()
     ) -> [Finding] {
         // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
         let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
         // Deciding findings first, and among them those that make the record abnormal or borderline
-        // before the minor ones and the normal statements, so the headline shows why the overall
-        // statement is what it is.
+        // (specific findings before PTB-XL class aggregates, "consider" after the stronger
+        // qualifiers) before the minor ones and the normal statements, so the headline shows why
+        // the overall statement is what it is.
         func rank(_ f: Finding) -> Int {
-            rule.normalConcepts.contains(f.conceptID) ? 2 : rule.minorConcepts.contains(f.conceptID) ? 1 : 0
+            if rule.normalConcepts.contains(f.conceptID) { return 5 }
+            if rule.minorConcepts.contains(f.conceptID) { return 4 }
+            return (f.qualifier == .consider ? 2 : 0) + (aggregates.contains(f.conceptID) ? 1 : 0)
         }
-        let primary = reported.filter { deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        let primarySet = deciding.union(aggregates)
+        let primary = reported.filter { primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
             .enumerated().sorted { a, b in
                 let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
                 return ra != rb ? ra < rb : a.offset < b.offset
             }.map(\.element)
         // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
         // probability is not comparable with the calibrated ones.
-        let rest = reported.filter { !deciding.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
             + reported.filter { result.findings[$0].isZeroShot }
-        // The chosen ones are shown most probable first (the findings' own order).
-        return (primary + rest).prefix(count).sorted().map { result.findings[$0] }
+        // The chosen ones are shown in statement order (`order`: rhythm first, as on an ECG
+        // machine's printout), then most probable first (the findings' own order).
+        return (primary + rest).prefix(count).sorted { a, b in
+            let (oa, ob) = (order[result.findings[a].conceptID] ?? Int.max, order[result.findings[b].conceptID] ?? Int.max)
+            return oa != ob ? oa < ob : a < b
+        }.map { result.findings[$0] }
     }
 
     /// The `findings.csv` rows of one record.
@@ -180,7 +189,6 @@ enum ReportBuilder {
     /// The Mustache context of a record page.
     static func recordContext(_ result: RecordResult, top: [Finding], modelVersion: String) -> [String: Any] {
         let availability = result.leadAvailability
-        let topLabels = top.map { $0.conceptID }
         var strips: [PlotStrip] = []
         let byLead = Dictionary(result.measurements.leads.compactMap { m in m.lead.standardLead.map { ($0, m) } }, uniquingKeysWith: { a, _ in a })
         var mvKnown = true
@@ -211,7 +219,9 @@ enum ReportBuilder {
                 "unit": TemplateText(row.unit),
             ]
         }
-        let leadRows: [[String: Any]] = availability.map { entry in
+        // One row per present lead; the absent ones share a single row (a 2-lead record would
+        // otherwise show ten rows of dashes).
+        let leadRows: [[String: Any]] = availability.filter { $0.availability != .absent }.map { entry in
             let m = byLead[entry.lead]
             let status: String
             switch entry.availability {
@@ -221,7 +231,7 @@ enum ReportBuilder {
             }
             let confidences: [TemplateText] = top.map { f in TemplateText(f.leadConfidence[entry.lead].map(p) ?? "—") }
             return [
-                "lead": TemplateText(entry.lead.name), "status": TemplateText(status), "absent": entry.availability == .absent,
+                "lead": TemplateText(entry.lead.name), "status": TemplateText(status),
                 "quality": TemplateText(m.map { NumberText.fixed($0.quality, 2) } ?? "—"),
                 "r": TemplateText(number(m?.rAmplitude, decimals: 2)), "s": TemplateText(number(m?.sAmplitude, decimals: 2)),
                 "st": TemplateText(number(m?.stJ60, decimals: 2)), "t": TemplateText(number(m?.tAmplitude, decimals: 2)),
@@ -229,7 +239,10 @@ enum ReportBuilder {
             ]
         }
         let reported = result.reportedFindings
-        let findings: [[String: Any]] = reported.filter { !$0.isZeroShot }.map { findingContext($0) }
+        // The stated interpretation first, then what a consistency rule took out of it, each by
+        // probability (the order of `reported`).
+        let interpreted = reported.filter { !$0.isZeroShot }
+        let findings: [[String: Any]] = (interpreted.filter { $0.demotion == nil } + interpreted.filter { $0.demotion != nil }).map { findingContext($0) }
         // Zero-shot scores are listed compactly (label and probability); their codes are in findings.csv.
         let zeroShot: [[String: Any]] = reported.filter(\.isZeroShot).map {
             ["label": TemplateText($0.label), "conceptID": TemplateText($0.conceptID), "probability": TemplateText(p($0.probability))]
@@ -248,9 +261,10 @@ enum ReportBuilder {
             "overall": result.overall.rawValue, "overallClass": overallClass(result.overall), "statements": statements,
             "warnings": result.warnings, "svg": svg,
             "gainText": mvKnown ? "10 mm/mV" : "amplitudes in the file's normalised units (4 mm per unit, not mV)",
-            "topLabels": topLabels.isEmpty ? "none reported" : topLabels.joined(separator: ", "),
-            "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "unusable": unusable,
-            "measurements": measurements, "leadRows": leadRows, "topHeaders": topLabels, "findings": findings, "zeroShot": zeroShot, "zeroShotCount": zeroShot.count, "hasZeroShot": !zeroShot.isEmpty,
+            "topLabels": top.isEmpty ? "none reported" : top.map { "\($0.conceptID) = \($0.label)" }.joined(separator: ", "),
+            "hasAbsent": !absent.isEmpty, "absentLeads": absent.joined(separator: " "), "absentColumns": 5 + top.count, "unusable": unusable,
+            "measurements": measurements, "leadRows": leadRows,
+            "topHeaders": top.map { ["id": TemplateText($0.conceptID), "label": TemplateText($0.label)] }, "findings": findings, "zeroShot": zeroShot, "zeroShotCount": zeroShot.count, "hasZeroShot": !zeroShot.isEmpty,
             "demoted": demoted, "hasDemoted": !demoted.isEmpty,
             "scoredCount": result.findings.count, "modelVersion": modelVersion,
         ]

@@ -49,6 +49,12 @@ public struct LeadValues: Sendable, Hashable, Codable {
         slots = Array(repeating: .nan, count: StandardLead.allCases.count)
     }
 
+    /// The values of 12 slots indexed by `StandardLead.rawValue` (NaN: no value).
+    public init(slots values: some Collection<Double>) {
+        self.init()
+        for (k, v) in values.prefix(slots.count).enumerated() { slots[k] = v }
+    }
+
     /// The values of `dictionary`.
     public init(_ dictionary: [StandardLead: Double]) {
         self.init()

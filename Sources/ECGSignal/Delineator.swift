@@ -34,6 +34,9 @@ public struct TemplateDelineation: Sendable, Hashable {
     public var tOffset: Int?
     /// The isoelectric (PR-segment) level of the template.
     public var baseline: Float = 0
+    /// The largest deviation from `baseline` in the T-wave search window (template units), nil when
+    /// there is no such window. Small = a flat or low T wave whose own end is unreliable.
+    public var tWaveSize: Float?
 
     /// An empty delineation.
     public init() {}
@@ -164,6 +167,7 @@ public struct Delineator: Sendable {
                 best = abs(x[k] - base)
                 pk = k
             }
+            result.tWaveSize = best
             if pk >= tStart, best > 0.02 * qrsAmplitude {
                 let sign: Float = x[pk] >= base ? 1 : -1
                 let w = max(2, ms(tWindow))
@@ -175,6 +179,23 @@ public struct Delineator: Sendable {
             }
         }
         return result
+    }
+
+    /// The T offset of a lead whose T wave is too low for its own end to be trusted, near `center`
+    /// (a template index, e.g. the multi-lead consensus): the area-indicator end within
+    /// ± `reach` ms of it (not earlier than 40 ms after the QRS offset), for the T polarity the
+    /// lead shows over the 120–20 ms before `center`. Nil when there is no room to search.
+    public func lowTWaveOffset(_ x: [Float], center: Int, qrsOffset: Int, baseline: Float, reach: Double, sampleRate fs: Double) -> Int? {
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        let n = x.count
+        let a = center - ms(120), b = center - ms(20)
+        guard a >= 0, b > a, b <= n else { return nil }
+        var level: Float = 0
+        for k in a..<b { level += x[k] - baseline }
+        let sign: Float = level >= 0 ? 1 : -1
+        let lo = max(center - ms(reach), qrsOffset + ms(40)), hi = min(n - 1, center + ms(reach))
+        guard hi > lo else { return nil }
+        return Self.areaArgmax(x, from: lo, to: hi, window: max(2, ms(tWindow)), forward: false, sign: sign)
     }
 
     /// The QRS boundary moved outward while the signal has not yet settled: from `boundary`

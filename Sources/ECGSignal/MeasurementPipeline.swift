@@ -29,6 +29,18 @@ public struct MeasurementPipeline: Sendable {
     /// nil = the weight). For the P and T boundaries, which genuinely differ from lead to lead but
     /// whose per-lead estimate now and then latches onto a wrong point: a Huber-like compromise.
     public var deviationLimits = WaveBoundaries(pOnset: 15, pOffset: 15, tOffset: 15)
+    /// A voltage lead whose T wave deviates less than this (mV) from the isoelectric level has a low
+    /// or flat T wave (the usual clinical limit): its own T end is unreliable, so its T offset is
+    /// searched near the multi-lead centre instead (`Delineator.lowTWaveOffset`, within
+    /// ± `lowTWaveReach` ms) and weighted `lowTWaveWeight` against that centre. 0 = off.
+    public var lowTWave = 0.1
+    public var lowTWaveReach = 80.0
+    public var lowTWaveWeight = 0.5
+    /// Per-beat T offsets (with `keepBeatBoundaries`) of leads with a clear T wave: each beat's own
+    /// area-indicator end within ± this many ms of the lead's median-beat T offset, weighted
+    /// `beatTOffsetWeight` against it (0 = every beat takes the median beat's T offset).
+    public var beatTOffsetReach = 30.0
+    public var beatTOffsetWeight = 0.5
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
@@ -96,6 +108,22 @@ public struct MeasurementPipeline: Sendable {
             return result
         }
         return measureAtRate(record)
+    }
+
+    /// The earliest QRS onset (ms from the fiducial point) of paced beats: the end of the span
+    /// interpolated around the stimulus that precedes the fiducial point (within 200 ms) in at least
+    /// half of `beats`, at the median distance. Nil without such a regular stimulus.
+    func pacedQRSOnsetFloor(_ spikes: [Int], beats: [Int], sampleRate fs: Double) -> Double? {
+        guard let pacing, !spikes.isEmpty, !beats.isEmpty else { return nil }
+        let window = Int(0.2 * fs)
+        var distances: [Double] = []
+        var s = 0
+        for b in beats {
+            while s + 1 < spikes.count, spikes[s + 1] <= b { s += 1 }
+            if spikes[s] <= b, b - spikes[s] <= window { distances.append(Double(b - spikes[s])) }
+        }
+        guard distances.count * 2 >= beats.count else { return nil }
+        return -Self.median(distances) * 1000 / fs + pacing.halfWidth
     }
 
     func measureAtRate(_ record: ECGRecord) -> RecordMeasurements {
@@ -205,44 +233,68 @@ public struct MeasurementPipeline: Sendable {
             delineations[p.index] = delineator.delineate(template, fiducial: before, sampleRate: fs, rr: medianRR)
         }
         func toMs(_ k: Int?) -> Double? { k.map { Double($0 - before) * 1000 / fs } }
+        // Paced rhythm: the ventricular deflection starts after the stimulus, so no QRS onset lies
+        // before the end of the interpolated spike span.
+        let pacedFloor = pacedQRSOnsetFloor(result.pacingSpikes ?? [], beats: beats.indices.filter { classes[$0] == 0 }.map { beats[$0] }, sampleRate: fs)
         if keepMedianBeats { result.medianBeatFiducial = before }
         for p in usable {
             guard let d = delineations[p.index], let x = templates[p.index] else { continue }
             if keepMedianBeats { result.leads[p.index].medianBeat = x }
             result.leads[p.index].boundaries = WaveBoundaries(
-                pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
+                pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset).map { max($0, pacedFloor ?? -.infinity) },
                 qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
             if p.millivoltsPerUnit != nil {
                 applyAmplitudes(&result.leads[p.index], template: x, delineation: d, sampleRate: fs)
             }
         }
         // 4. Per-lead boundaries pulled toward the multi-lead consensus; global boundaries, intervals.
-        let all = usable.compactMap { result.leads[$0.index].boundaries }
         let own = Dictionary(uniqueKeysWithValues: usable.compactMap { p in result.leads[p.index].boundaries.map { (p.index, $0) } })
-        for (index, b) in consensusBoundaries(own, templates: templates, leads: usable.map(\.index), fiducial: before, sampleRate: fs) {
+        let all = usable.compactMap { result.leads[$0.index].boundaries }
+        let lowT = lowTWaveLeads(usable, delineations: delineations)
+        for (index, var b) in consensusBoundaries(own, templates: templates, leads: usable.map(\.index), fiducial: before, sampleRate: fs, lowT: lowT) {
+            if let floor = pacedFloor, let on = b.qrsOnset { b.qrsOnset = max(on, floor) }
             result.leads[index].boundaries = b
         }
         // Beats of another morphology: their own median beats and boundaries.
         if keepBeatBoundaries {
             result.beatMorphology = classes
             var perClass: [Int: [Int: WaveBoundaries]] = [:]
+            // Per class: each lead's median beat and delineation, and the leads with a low T wave.
+            var classBeats: [Int: (templates: [Int: [Float]], delineations: [Int: TemplateDelineation], lowT: [Int: (baseline: Float, qrsOffset: Int)])] = [
+                0: (templates, delineations, lowT)
+            ]
             for c in Set(classes) where c > 0 {
-                let members = beats.indices.filter { classes[$0] == c }.map { beats[$0] }
+                let memberIndices = beats.indices.filter { classes[$0] == c }
+                let members = memberIndices.map { beats[$0] }
+                // The T wave ends before the next beat: an early beat's T search is bounded by the
+                // interval to the beat after it, not by the dominant rhythm's RR.
+                let following = memberIndices.compactMap { k in k + 1 < beats.count ? Double(beats[k + 1] - beats[k]) : nil }
+                let classRR = following.isEmpty ? medianRR : min(medianRR, Int(Self.median(following)))
                 var classOwn: [Int: WaveBoundaries] = [:]
                 var classTemplates: [Int: [Float]] = [:]
+                var classDelineations: [Int: TemplateDelineation] = [:]
                 for p in usable {
                     let x = Self.medianBeat(p.signal, beats: members, before: before, after: after)
                     classTemplates[p.index] = x
-                    let d = delineator.delineate(x, fiducial: before, sampleRate: fs, rr: medianRR)
+                    let d = delineator.delineate(x, fiducial: before, sampleRate: fs, rr: classRR)
                     classOwn[p.index] = WaveBoundaries(
                         pOnset: toMs(d.pOnset), pPeak: toMs(d.pPeak), pOffset: toMs(d.pOffset), qrsOnset: toMs(d.qrsOnset),
                         qrsOffset: toMs(d.qrsOffset), tPeak: toMs(d.tPeak), tOffset: toMs(d.tOffset))
+                    classDelineations[p.index] = d
                 }
-                perClass[c] = consensusBoundaries(classOwn, templates: classTemplates, leads: usable.map(\.index), fiducial: before, sampleRate: fs)
+                let classLowT = lowTWaveLeads(usable, delineations: classDelineations)
+                perClass[c] = consensusBoundaries(
+                    classOwn, templates: classTemplates, leads: usable.map(\.index), fiducial: before, sampleRate: fs, lowT: classLowT)
+                classBeats[c] = (classTemplates, classDelineations, classLowT)
             }
             for p in usable {
                 let dominant = result.leads[p.index].boundaries ?? WaveBoundaries()
-                result.leads[p.index].beatBoundaries = classes.map { c in c == 0 ? dominant : perClass[c]?[p.index] ?? WaveBoundaries() }
+                var perBeat = classes.map { c in c == 0 ? dominant : perClass[c]?[p.index] ?? WaveBoundaries() }
+                for (c, info) in classBeats where info.lowT[p.index] == nil {
+                    guard let d = info.delineations[p.index], let x = info.templates[p.index] else { continue }
+                    refineBeatTOffsets(&perBeat, signal: p.signal, beats: beats, classes: classes, of: c, template: x, delineation: d, sampleRate: fs)
+                }
+                result.leads[p.index].beatBoundaries = perBeat
             }
         }
         var global = WaveBoundaries()
@@ -304,7 +356,43 @@ public struct MeasurementPipeline: Sendable {
     /// Each lead's boundaries pulled toward the multi-lead consensus (the slope consensus for the
     /// QRS, the median over the leads otherwise); leads without a boundary that most leads show
     /// take the consensus. Unchanged with fewer than three leads.
-    func consensusBoundaries(_ own: [Int: WaveBoundaries], templates: [Int: [Float]], leads: [Int], fiducial before: Int, sampleRate fs: Double) -> [Int: WaveBoundaries] {
+    /// Each beat of the given morphology class has its T offset moved toward its own area-indicator end within
+    /// ± `beatTOffsetReach` ms of the median beat's (same T polarity and window), by `beatTOffsetWeight`.
+    func refineBeatTOffsets(
+        _ perBeat: inout [WaveBoundaries], signal: [Float], beats: [Int], classes: [Int], of morphology: Int, template x: [Float], delineation d: TemplateDelineation,
+        sampleRate fs: Double
+    ) {
+        guard beatTOffsetWeight > 0, beatTOffsetReach > 0, let peak = d.tPeak, peak < x.count else { return }
+        let sign: Float = x[peak] >= d.baseline ? 1 : -1
+        let reach = Int((beatTOffsetReach * fs / 1000).rounded()), window = max(2, Int((delineator.tWindow * fs / 1000).rounded()))
+        for k in beats.indices where classes[k] == morphology && k < perBeat.count {
+            guard let t = perBeat[k].tOffset else { continue }
+            let end = beats[k] + Int((t * fs / 1000).rounded())
+            let start = end - reach - window
+            guard start >= 0, end + reach < signal.count else { continue }
+            let part = Array(signal[start...(end + reach)])
+            guard let o = Delineator.areaArgmax(part, from: window, to: part.count - 1, window: window, forward: false, sign: sign) else { continue }
+            let own = Double(start + o - beats[k]) * 1000 / fs
+            perBeat[k].tOffset = t + beatTOffsetWeight * (own - t)
+        }
+    }
+
+    /// The voltage leads with a low or flat T wave (`lowTWave`), with their isoelectric level and
+    /// QRS offset (template index).
+    func lowTWaveLeads(_ usable: [PreparedLead], delineations: [Int: TemplateDelineation]) -> [Int: (baseline: Float, qrsOffset: Int)] {
+        guard lowTWave > 0 else { return [:] }
+        var out: [Int: (baseline: Float, qrsOffset: Int)] = [:]
+        for p in usable where p.millivoltsPerUnit != nil {
+            guard let d = delineations[p.index], let off = d.qrsOffset, let size = d.tWaveSize, Double(size) < lowTWave else { continue }
+            out[p.index] = (d.baseline, off)
+        }
+        return out
+    }
+
+    func consensusBoundaries(
+        _ own: [Int: WaveBoundaries], templates: [Int: [Float]], leads: [Int], fiducial before: Int, sampleRate fs: Double,
+        lowT: [Int: (baseline: Float, qrsOffset: Int)] = [:]
+    ) -> [Int: WaveBoundaries] {
         var out = own
         guard leadBoundaryWeight < 1, leads.count >= 3 else { return out }
         var slopeConsensus: (onset: Double, offset: Double)?
@@ -322,6 +410,14 @@ public struct MeasurementPipeline: Sendable {
             if let qrs = slopeConsensus, key == \WaveBoundaries.qrsOffset { center = qrs.offset }
             let consensus = values.count * 2 >= leads.count
             for index in leads where out[index] != nil {
+                if key == \WaveBoundaries.tOffset, let low = lowT[index], let x = templates[index] {
+                    // A low T wave: its end searched near the centre, half-way between the two.
+                    let c = before + Int((center * fs / 1000).rounded())
+                    if let k = delineator.lowTWaveOffset(x, center: c, qrsOffset: low.qrsOffset, baseline: low.baseline, reach: lowTWaveReach, sampleRate: fs) {
+                        out[index]?.tOffset = center + lowTWaveWeight * (Double(k - before) * 1000 / fs - center)
+                        continue
+                    }
+                }
                 if let value = own[index]?[keyPath: key] {
                     if let limit = deviationLimits[keyPath: key] {
                         // Within the limit the lead's own boundary stands; beyond it, no further.

@@ -21,13 +21,65 @@ public struct PacingSpikeDetector: Sendable {
     /// Half-width (ms) of the interpolated span around each spike.
     public var halfWidth = 10.0
 
+    /// With fewer than three voltage leads there is no coincidence across leads to tell a stimulus
+    /// from a sharp QRS or an artefact, so a spike must be recognisable by its shape alone in one
+    /// lead: at least `singleLeadHeight` mV above the samples `singleLeadStep` s to either side (a
+    /// rise and fall within a few milliseconds, steeper than any QRS slope: 0.125 mV/ms), back within
+    /// `returnFraction` at `returnDistance`, and at least `singleLeadMinimumSpikes` of them. Needs a
+    /// sampling rate of at least `singleLeadMinimumRate` Hz (slower sampling smears the spike).
+    /// On LUDB 1–100, no non-paced record reaches this in lead I or II (the highest, 0.16 mV
+    /// at the fourth-highest spike), while the stimuli of bipolar pacing are often smaller than that
+    /// in the limb leads and then go unrecognised (they are also too small to disturb the QRS).
+    public var singleLeadHeight: Float = 0.25
+    /// The distance (s) over which the single-lead spike must rise and fall.
+    public var singleLeadStep = 0.004
+    /// At least this many spikes in the record when they are recognised in one or two leads.
+    public var singleLeadMinimumSpikes = 4
+    /// The lowest sampling rate (Hz) at which spikes are looked for in one or two leads.
+    public var singleLeadMinimumRate = 500.0
+
     /// A detector with the default settings.
     public init() {}
 
+    /// Spikes recognised by their shape in one or two leads (see `singleLeadHeight`).
+    func detectByShape(_ leads: [[Float]], scales: [Float?], voltage: [Int], sampleRate fs: Double) -> [Int] {
+        guard fs >= singleLeadMinimumRate * 0.999, let n = voltage.map({ leads[$0].count }).min() else { return [] }
+        let step = max(1, Int((singleLeadStep * fs).rounded()))
+        let near = max(step + 1, Int((returnDistance * fs).rounded()))
+        guard n > 2 * near + 2 else { return [] }
+        var flagged: [Int] = []
+        for j in voltage {
+            let x = leads[j]
+            let threshold = singleLeadHeight / (scales[j] ?? 1)
+            for k in near..<(n - near) {
+                let v = x[k]
+                let before = v - x[k - step], after = v - x[k + step]
+                guard abs(before) > threshold, abs(after) > threshold, v.isFinite else { continue }
+                let sign: Float = before > 0 ? 1 : -1
+                let e = min(sign * before, sign * after)
+                guard e > threshold else { continue }
+                let wide = max(sign * (v - x[k - near]), sign * (v - x[k + near]))
+                guard e > returnFraction * wide else { continue }
+                flagged.append(k)
+            }
+        }
+        flagged.sort()
+        // One spike per cluster of flagged samples (in either lead) closer than `returnDistance`.
+        var spikes: [Int] = []
+        var start = 0
+        for i in flagged.indices where i + 1 == flagged.count || flagged[i + 1] - flagged[i] > near {
+            spikes.append((flagged[start] + flagged[i]) / 2)
+            start = i + 1
+        }
+        return spikes.count >= max(minimumSpikes, singleLeadMinimumSpikes) ? spikes : []
+    }
+
     /// Sample indices of the pacing spikes in `leads` (raw samples, `scales` in mV per unit; leads
-    /// without a voltage scale are ignored). Needs at least three voltage leads.
+    /// without a voltage scale are ignored). With three or more voltage leads a spike must appear in
+    /// `minimumLeads` of them at once; with one or two it must be recognisable by its shape alone.
     public func detect(_ leads: [[Float]], scales: [Float?], sampleRate fs: Double) -> [Int] {
         let voltage = leads.indices.filter { scales[$0] != nil }
+        if !voltage.isEmpty, voltage.count < 3 { return detectByShape(leads, scales: scales, voltage: voltage, sampleRate: fs) }
         guard voltage.count >= 3, let n = voltage.map({ leads[$0].count }).min(), fs > 0 else { return [] }
         let near = max(1, Int((returnDistance * fs).rounded())), far = max(near + 1, Int((wideDistance * fs).rounded()))
         guard n > 2 * far + 2 else { return [] }

@@ -101,13 +101,15 @@ public struct QRSDetector: Sendable {
         }
         guard !candidates.isEmpty else { return [] }
         // Adaptive thresholds, initialised on the first few seconds.
+        // The initial signal level comes from the highest candidate of the first 3 s, unless that
+        // one is more than twice the second-highest: one large (aberrant, ectopic) beat there
+        // would set the threshold above the ordinary beats, which in an irregular rhythm (atrial
+        // fibrillation) search-back does not always recover; then the second-highest.
         let initEnd = min(n, Int(3 * fs))
-        var initialPeak: Float = 0
         var initialMean: Double = 0
-        for k in 0..<initEnd {
-            initialPeak = max(initialPeak, integrated[k])
-            initialMean += Double(integrated[k])
-        }
+        for k in 0..<initEnd { initialMean += Double(integrated[k]) }
+        let early = candidates.filter { $0 < initEnd }.map { integrated[$0] }.sorted(by: >)
+        let initialPeak: Float = early.count >= 2 && early[0] > 2 * early[1] ? early[1] : early.first ?? integrated[candidates[0]]
         initialMean /= Double(max(1, initEnd))
         var signalLevel = 0.5 * initialPeak
         var noiseLevel = Float(initialMean) * 0.5
@@ -154,6 +156,19 @@ public struct QRSDetector: Sendable {
                 noiseLevel = 0.125 * h + 0.875 * noiseLevel
             }
             index += 1
+        }
+        // The record ends in a gap longer than search-back allows: look back into it as well.
+        if let last = accepted.last, rrAverage > 0, Double(n - 1 - last) > 1.66 * rrAverage {
+            var best = -1
+            var bestHeight: Float = 0
+            for p in candidates where p > last + refractory && p < n - refractory / 2 && integrated[p] > 0.5 * threshold() && integrated[p] > bestHeight {
+                best = p
+                bestHeight = integrated[p]
+            }
+            if best >= 0 {
+                accepted.append(best)
+                acceptedHeights.append(bestHeight)
+            }
         }
         // Fiducial: maximum of the smoothed slope energy near the integral's peak.
         let reach = Int(0.08 * fs)

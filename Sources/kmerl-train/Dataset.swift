@@ -17,14 +17,20 @@ struct PairedCorpus {
     /// Soft target for an uncertain mention (PTB-XL diagnostic likelihood 15–50).
     static let uncertainTarget: Float = 0.7
 
-    static func load(records: URL, ptbxl: URL, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
-        let labelsDB = try PTBXLLabels(folder: ptbxl)
+    /// The entities of the PTB-XL corpus with their texts: the five superclasses, the subclasses
+    /// and every SCP statement (the first of each id).
+    static func ptbxlEntities(_ labels: PTBXLLabels) -> [EntitySpec] {
         var entities: [EntitySpec] = []
         var seen = Set<String>()
-        for e in PTBXLLabels.superclasses + labelsDB.subclasses + labelsDB.statements where !seen.contains(e.id) {
-            seen.insert(e.id)
+        for e in PTBXLLabels.superclasses + labels.subclasses + labels.statements where seen.insert(e.id).inserted {
             entities.append(e)
         }
+        return entities
+    }
+
+    static func load(records: URL, ptbxl: URL, configuration: EncoderConfiguration, log: (String) -> Void) async throws -> PairedCorpus {
+        let labelsDB = try PTBXLLabels(folder: ptbxl)
+        let entities = ptbxlEntities(labelsDB)
         let index = Dictionary(uniqueKeysWithValues: entities.enumerated().map { ($1.id, $0) })
         let collected = try collect(
             records: records, configuration: configuration, skipped: "without a readable header or a database row", log: log

@@ -9,7 +9,7 @@ struct KMERLTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kmerl-train",
         abstract: "Train and evaluate the K-MERL lead-aware encoder on paired ECG records and reports.",
-        subcommands: [Fit.self, Evaluate.self]
+        subcommands: [Fit.self, Evaluate.self, Card.self]
     )
 }
 
@@ -197,6 +197,8 @@ struct Fit: AsyncParsableCommand {
         var card = ModelCard()
         card.trainedConcepts = corpusData.entities.map(\.id).filter { !heldOut.contains($0) }
         card.heldOutConcepts = heldOut.sorted()
+        // Classification queries every trained concept with the text it was trained and calibrated with.
+        for entity in corpusData.entities where !heldOut.contains(entity.id) { card.conceptTexts[entity.id] = entity.text }
         card.seed = seed
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")

@@ -124,6 +124,20 @@ import Testing
         let page = try String(contentsOf: out.appendingPathComponent("records/ludb-44-I-II.html"), encoding: .utf8)
         #expect(page.contains("Absent leads: III aVR aVL aVF V1 V2 V3 V4 V5 V6"))
         #expect(page.components(separatedBy: "<g clip-path=").count - 1 == 2)
+        // The per-lead table: a row for each present lead, one row for the ten absent ones.
+        let afterTable = page.components(separatedBy: "<table id=\"leads\"")
+        try #require(afterTable.count == 2)
+        let leadTable = afterTable[1].components(separatedBy: "</table>")[0]
+        let bodyRows = leadTable.components(separatedBy: "<tbody>")[1].components(separatedBy: "<tr").dropFirst()
+        #expect(bodyRows.count == 3)
+        #expect(bodyRows.first?.contains("<td>I</td><td>ok</td>") == true)
+        #expect(bodyRows.last?.contains("<td>III aVR aVL aVF V1 V2 V3 V4 V5 V6</td><td>absent</td>") == true)
+        // Confidence columns are concept ids with their label as a tooltip, spelled out in the legend.
+        let headers = leadTable.components(separatedBy: "<th class=\"num\" title=\"").dropFirst().map { cell in
+            (label: String(cell.prefix { $0 != "\"" }), id: String(cell.drop { $0 != ">" }.dropFirst().prefix { $0 != "<" }))
+        }
+        #expect(!headers.isEmpty)
+        for header in headers { #expect(page.contains("\(header.id) = \(header.label)"), "legend for \(header.id)") }
     }
 
     @Test func leadsOptionKeepsOnlyTheRequestedLeadsAndStoresTheRun() async throws {

@@ -98,6 +98,29 @@ enum MeasurementPipelineFixture {
         // sub-territories, first-degree AV block of "long PR": all are statements of their own.
         for id in ["AFIB", "IMI", "1AVB", "LVH", "PVC", "CLBBB", "VTACH"] { #expect(deciding.contains(id), "\(id)") }
         for id in ["MI", "CD", "HYP", "STTC", "LAFB/LPFB", "_AVB", "NORM"] { #expect(!deciding.contains(id), "\(id)") }
+        // The PTB-XL classes are the aggregates, judged on their own; NORM is a statement of its own.
+        let aggregates = OverallStatementRule().aggregateConcepts(concepts)
+        for id in ["MI", "CD", "HYP", "STTC", "LAFB/LPFB", "_AVB"] { #expect(aggregates.contains(id), "\(id)") }
+        #expect(aggregates.isDisjoint(with: deciding) && !aggregates.contains("NORM"))
+    }
+
+    /// "consider" makes a record borderline at most; a stated PTB-XL class decides like any
+    /// abnormal finding, so the headline never says normal beside it.
+    @Test func considerIsBorderlineAndAStatedClassDecides() throws {
+        let m = try MeasurementPipelineFixture.ludb1()
+        let rule = OverallStatementRule()
+        let deciding: Set<String> = ["SR", "1AVB"]
+        let aggregates: Set<String> = ["CD"]
+        func overall(_ findings: [Finding]) -> OverallStatement {
+            rule.statement(findings: findings, deciding: deciding, aggregates: aggregates, measurements: m, quality: 1)
+        }
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.3, nil)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.45, .consider)]) == .borderline)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("1AVB", 0.55, .possible)]) == .borderline)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.3, nil)]) == .normal)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.45, .consider)]) == .borderline)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.55, .possible)]) == .borderline)
+        #expect(overall([Self.finding("SR", 0.95, .definite), Self.finding("CD", 0.7, .probable)]) == .abnormal)
     }
 
     /// The headline shows why a record is abnormal or borderline: findings that decide it come
@@ -106,14 +129,26 @@ enum MeasurementPipelineFixture {
         let record = try ECGReader.read(try SharedData.url("ludb/data/10.hea"))
         let findings = [
             Self.finding("SR", 0.95, .definite), Self.finding("NAXIS", 0.71, .probable), Self.finding("SBRAD", 0.58, .possible),
-            Self.finding("1AVB", 0.45, .consider),
+            Self.finding("1AVB", 0.52, .possible), Self.finding("LVH", 0.4, .consider),
         ]
         let result = RecordResult(
             recordID: "10", source: "ludb/data/10.hea", format: record.sourceFormat, samplingRate: record.samplingRate,
             duration: record.duration, leadsPresent: record.standardLeads, measurements: .init(record: "10"), findings: findings,
             overall: .borderline, quality: 1, warnings: [], record: record)
-        let top = ReportBuilder.top(result, count: 3, deciding: ["SR", "NAXIS", "SBRAD", "1AVB"]).map(\.conceptID)
-        #expect(top == ["SR", "SBRAD", "1AVB"])
+        let top = ReportBuilder.top(result, count: 3, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"]).map(\.conceptID)
+        #expect(top == ["SBRAD", "1AVB", "LVH"])
+        // A stated class ranks after the specific findings of the same strength and before the
+        // minor ones.
+        var withClass = result
+        withClass.findings.append(Self.finding("CD", 0.5, .possible))
+        let ranked = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"]).map(\.conceptID)
+        #expect(ranked == ["SBRAD", "1AVB", "LVH", "CD"])
+        // Shown in statement order: the rhythm first, then conduction.
+        let order = ["SBRAD": 0, "SR": 0, "1AVB": 1, "CD": 1, "LVH": 3, "NAXIS": 2]
+        let printed = ReportBuilder.top(withClass, count: 4, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
+        #expect(printed.map(\.conceptID) == ["SBRAD", "1AVB", "CD", "LVH"])
+        let withAxis = ReportBuilder.top(withClass, count: 6, deciding: ["SR", "NAXIS", "SBRAD", "1AVB", "LVH"], aggregates: ["CD"], order: order)
+        #expect(withAxis.map(\.conceptID) == ["SR", "SBRAD", "1AVB", "CD", "NAXIS", "LVH"])
     }
 
     @Test func completeAndIncompleteBlockOfTheSameSideExcludeEachOther() {

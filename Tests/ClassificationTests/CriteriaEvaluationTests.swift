@@ -90,6 +90,51 @@ import Testing
         #expect(finding.perLead[.v1] == nil)
     }
 
+    /// Anterior infarction from limb leads only is not stated (its territory V1–V4 is not
+    /// there); the same score is stated once a territory lead is recorded.
+    @Test func aTerritoryFindingNeedsALeadOfItsTerritory() throws {
+        let ami = Concept(id: "AMI", label: "anterior myocardial infarction", category: .infarction, territory: [.v1, .v2, .v3, .v4])
+        let (full, _) = try Self.measure("44")
+        let encoder = EncoderScore(probability: 0.9, similarity: 0.3, perLead: [.i: 0.8, .ii: 0.7, .v3: 0.9])
+        let limb = full.keeping([.i, .ii])
+        let fromLimb = FindingScorer().finding(for: ami, encoder: encoder, measurements: MeasurementPipeline().measure(limb), leadsPresent: limb.standardLeads)
+        #expect(fromLimb.qualifier == .consider)
+        #expect(abs(fromLimb.probability - 0.9) < 1e-9)  // the probability stays; only the statement is withheld
+        let reason = try #require(fromLimb.evidence.first { $0.kind == "territory" })
+        #expect(!reason.supports && reason.text.hasPrefix("no analysable lead of its territory (V1 V2 V3 V4)"))
+        let withV3 = full.keeping([.i, .ii, .v3])
+        let fromV3 = FindingScorer().finding(for: ami, encoder: encoder, measurements: MeasurementPipeline().measure(withV3), leadsPresent: withV3.standardLeads)
+        #expect(fromV3.qualifier == .definite || fromV3.qualifier == .probable)
+        #expect(!fromV3.evidence.contains { $0.kind == "territory" })
+    }
+
+    /// Low QRS voltage needs every limb lead low: one high lead refutes it, a low lead alone
+    /// cannot confirm it. E07500 (CinC 2021, in mV) has 0.8 mV in lead I and 0.3 mV in lead III.
+    @Test func lowVoltageNeedsEveryLeadOfTheGroup() throws {
+        let lvolt = try #require(try DefaultKnowledge.embeddedOntology().concepts.first { $0.id == "LVOLT" })
+        #expect(lvolt.criteria.map(\.measurement) == ["limbQRSVoltage"])
+        let full = try ECGReader.read(SharedData.projectRoot.appendingPathComponent("Examples/incoming/E07500.hea"))
+        func outcome(_ leads: Set<StandardLead>) -> CriterionOutcome? {
+            let record = full.keeping(leads)
+            return CriteriaEvaluation.evaluate(lvolt, measurements: MeasurementPipeline().measure(record)).first
+        }
+        let limb = try #require(outcome([.i, .ii, .iii, .aVR, .aVL, .aVF]))
+        #expect(limb.satisfied == false)
+        #expect(limb.leads == [.i])
+        #expect((0.7...0.9).contains(limb.value ?? 0))
+        #expect(CriteriaEvaluation.evidence(for: limb).text.hasPrefix("largest QRS voltage in the limb leads 0."))
+        // Lead I alone is high enough to refute it.
+        #expect(outcome([.i, .ii])?.satisfied == false)
+        // Lead III alone is low, but the other limb leads were not seen: not decided.
+        let iii = try #require(outcome([.iii]))
+        #expect(iii.value == nil && iii.satisfied == nil)
+        // A high LVOLT score from the encoder is overruled by the measurement.
+        let finding = FindingScorer().finding(
+            for: lvolt, encoder: EncoderScore(probability: 0.8, similarity: 0.3), measurements: MeasurementPipeline().measure(full),
+            leadsPresent: full.standardLeads)
+        #expect(finding.probability < 0.2)
+    }
+
     @Test func unmeasurableValueIsNamedNotGuessed() {
         let outcome = CriteriaEvaluation.outcome(Criterion(measurement: "prInterval", minimum: 200, unit: "ms"), value: nil, leads: [])
         #expect(outcome.satisfied == nil)

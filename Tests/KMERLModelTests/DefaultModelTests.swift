@@ -64,4 +64,52 @@ import Testing
         // No leads: nothing to score.
         #expect(model.score(model.embed(record.keeping([])), concepts: [ConceptQuery(id: "MI", text: "myocardial infarction")]).isEmpty)
     }
+
+    /// The prepared (once per batch) scoring path gives exactly what the formula gives from the
+    /// model's pieces — text embedding, cosine, logit scale and bias, the concept's calibration —
+    /// for the record and for each present lead, and NaN for the absent leads.
+    @Test func preparedScoringMatchesTheFormulaOnARealTwoLeadRecord() throws {
+        let model = try Self.model()
+        let record = try ECGReader.read(try SharedData.url("ludb/data/8.hea")).keeping([.ii, .v1])
+        let embedding = model.embed(record)
+        let queries = [ConceptQuery(id: "CLBBB", text: "complete left bundle branch block"), ConceptQuery(id: "NOT-IN-MODEL", text: "sinus rhythm")]
+        let prepared = model.prepare(queries)
+        let table = try #require(model.scoreTable(embedding, prepared: prepared))
+        #expect(prepared.hasOwnCalibration == [true, false])
+        for (k, query) in queries.enumerated() {
+            let text = model.embedText(query.text)
+            let calibration = model.calibrations[query.id] ?? model.globalCalibration
+            func expected(_ v: [Float]) -> Double {
+                var cosine: Float = 0
+                for i in v.indices { cosine += v[i] * text[i] }
+                return calibration.probability(model.logit(similarity: Double(cosine), text: text))
+            }
+            #expect(abs(table.probability[k] - expected(embedding.record)) < 1e-12)
+            let leads = Array(table.leadProbabilities(of: k))
+            for lead in StandardLead.allCases {
+                if let v = embedding.perLead[lead] {
+                    #expect(abs(leads[lead.rawValue] - expected(v)) < 1e-12, "\(query.id) lead \(lead.name)")
+                } else {
+                    #expect(leads[lead.rawValue].isNaN, "\(query.id): absent lead \(lead.name) has a value")
+                }
+            }
+            #expect(leads.filter { !$0.isNaN }.count == 2)
+        }
+        // The one-record API answers the same.
+        let scores = model.score(embedding, concepts: queries)
+        #expect(scores.map(\.probability) == table.probability)
+        #expect(scores[0].perLead[.v1] == table.leadProbabilities(of: 0)[StandardLead.v1.rawValue])
+    }
+
+    /// The shipped model records the text each concept was trained with; a card written before
+    /// that field existed still loads with its other fields.
+    @Test func theCardKeepsTheTrainedConceptTexts() throws {
+        let model = try Self.model()
+        #expect(model.card.conceptTexts["STTC"] == "ST/T change, ST-T abnormality")
+        #expect(model.card.conceptTexts["NORM"] == "normal ECG")
+        #expect(Set(model.card.conceptTexts.keys) == Set(model.card.trainedConcepts))
+        let old = #"{"trainedConcepts":["NORM"],"heldOutConcepts":[],"command":"kmerl-train fit","seed":7,"epochs":80,"notes":{}}"#
+        let card = try JSONDecoder().decode(ModelCard.self, from: Data(old.utf8))
+        #expect(card.trainedConcepts == ["NORM"] && card.seed == 7 && card.epochs == 80 && card.conceptTexts.isEmpty)
+    }
 }

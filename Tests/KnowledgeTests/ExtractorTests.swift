@@ -156,3 +156,37 @@ import Testing
         #expect(found("minor non-specific st segment depression in i, avl.") == ["STD_/present/-"])
     }
 }
+
+@Suite struct ExtractorQuirkTests {
+    func found(_ text: String) -> [String] {
+        ExtractorTests.extractor.extract(text).map { "\($0.conceptID)/\($0.assertion.rawValue)" }
+    }
+
+    /// One PTB-XL source lost `ü` as `#` (e.g. PTB-XL ecg_id 106, "mÄssige amplitudenkriterien f#r
+    /// linkshypertrophie"): folded like `ü`, offsets unchanged; a `#` not followed by a letter stays a separator.
+    @Test func hashBeforeALetterIsALostUmlaut() {
+        let text = "sinusrhythmus mÄssige amplitudenkriterien f#r linkshypertrophie"
+        let mentions = ExtractorTests.extractor.extract(text)
+        #expect(mentions.map(\.conceptID) == ["SR", "VCLVH"])
+        let characters = Array(text)
+        #expect(mentions.last.map { String(characters[$0.start..<$0.end]) } == "mÄssige amplitudenkriterien f#r linkshypertrophie")
+        #expect(found("r-s #bergang in v ableitungen nach rechts verschoben") == ["CCR/present"])
+        #expect(found("#1 linksschenkelblock") == ["CLBBB/present"])
+    }
+
+    /// "cant exclude" (apostrophe dropped) and "cannot be entirely excluded" are uncertainty cues.
+    @Test func informalUncertaintyCues() {
+        #expect(found("poor r progression, cant exclude previous anteroseptal infarct") .contains("ASMI/uncertain"))
+        #expect(found("old inferior infarct cannot be entirely excluded.") == ["IMI/uncertain"])
+        // "nicht beurteilbar" (not assessable) is not the negation "nicht": the ST elevation after it stays
+        // present (PTB-XL ecg_id 2868).
+        #expect(found("st-senkung in v6 (wegen lsb nicht beurteilbar) st-hebung in v2") == ["STD_/present", "CLBBB/present", "STE_/present"])
+    }
+
+    /// The Swedish device's "vänster el-axel" is a left axis (like German "linkstyp"); only "extrem vänster
+    /// el-axel" is left axis deviation (PTB-XL: LAFB on 3% of the former, 52% of the latter).
+    @Test func swedishAxisTypes() {
+        #expect(found("sinusrytm vänster el-axel") == ["SR/present", "LAXIS/present"])
+        #expect(found("sinusrytm extrem vänster el-axel") == ["SR/present", "LAD/present"])
+    }
+}

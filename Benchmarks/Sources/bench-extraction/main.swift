@@ -49,7 +49,10 @@ if let dumpPath = option("--dump") {
             guard let fold = Int(try reader.string(at: foldColumn, column: "strat_fold")), wanted.contains(fold) else { continue }
             let text = try reader.string(at: reportColumn, column: "report")
             let mentions = extractor.extract(text)
-            let found = ExtractionEvaluation.reportStatements(Set(mentions.filter { $0.assertion == .present || $0.assertion == .uncertain }.flatMap { scp[$0.conceptID] ?? [] }))
+            let asserted = mentions.filter { $0.assertion == .present || $0.assertion == .uncertain }
+            let found = ExtractionEvaluation.reportStatements(
+                Set(asserted.flatMap { scp[$0.conceptID] ?? [] }), concepts: Set(asserted.map(\.conceptID)),
+                definite: Set(asserted.filter { $0.assertion == .present }.map(\.conceptID)))
             let characters = Array(text)
             let described = mentions.map {
                 "\($0.conceptID)/\($0.assertion.rawValue)/" + String(characters[$0.start..<$0.end]).lowercased().split(whereSeparator: \.isWhitespace).joined(separator: "_")

@@ -90,6 +90,11 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "slopeSmoothing": p.delineator.slopeSmoothing = v
         case "pWindow": p.delineator.pWindow = v
         case "tWindow": p.delineator.tWindow = v
+        case "lowTWave": p.lowTWave = v
+        case "lowTWaveReach": p.lowTWaveReach = v
+        case "lowTWaveWeight": p.lowTWaveWeight = v
+        case "beatTOffsetReach": p.beatTOffsetReach = v
+        case "beatTOffsetWeight": p.beatTOffsetWeight = v
         case "tOffsetShift": p.delineator.tOffsetShift = v
         case "qrsOnsetShift": p.delineator.qrsOnsetShift = v
         case "qrsOffsetShift": p.delineator.qrsOffsetShift = v
@@ -103,6 +108,19 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
 /// Writes the measurements (with median beats when kept) of every record as JSON, for offline analysis.
 func dumpMeasurements(records: [ECGRecord], pipeline: MeasurementPipeline, to url: URL) {
     let all = records.map(pipeline.measure)
+    do {
+        try JSONEncoder().encode(all).write(to: url, options: .atomic)
+    } catch {
+        fail("cannot write \(url.path): \(error)")
+    }
+}
+
+/// bench-signal DATA_ROOT --subsets OUT.json: every record measured from lead II alone, I+II, the six
+/// limb leads and all twelve (an array per record of four measurement objects), for analysing the
+/// lead-subset agreement.
+func dumpSubsets(records: [ECGRecord], pipeline: MeasurementPipeline, to url: URL) {
+    let subsets: [Set<StandardLead>] = [[.ii], [.i, .ii], Set(StandardLead.limbLeads), Set(StandardLead.allCases)]
+    let all = records.map { record in subsets.map { pipeline.measure(record.keeping($0)) } }
     do {
         try JSONEncoder().encode(all).write(to: url, options: .atomic)
     } catch {

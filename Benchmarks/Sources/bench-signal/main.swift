@@ -36,6 +36,10 @@ if arguments.count > 3, arguments[2] == "--json" {
     dumpMeasurements(records: records, pipeline: pipeline, to: URL(fileURLWithPath: arguments[3]))
     exit(0)
 }
+if arguments.count > 3, arguments[2] == "--subsets" {
+    dumpSubsets(records: records, pipeline: pipeline, to: URL(fileURLWithPath: arguments[3]))
+    exit(0)
+}
 if arguments.count > 3, arguments[2] == "--dump" {
     dumpErrors(records: records, pipeline: pipeline, root: root, to: URL(fileURLWithPath: arguments[3]))
     exit(0)
@@ -98,6 +102,20 @@ let iiAlone = score([.ii], records: leadII, measurements: leadII.map(pipeline.me
 print(all.table(title: "\nkmerl delineation vs LUDB experts, all 12 leads (150 ms window)"))
 print(iiFrom12.table(title: "\nkmerl delineation, lead II (measured with all 12 leads)"))
 print(iiAlone.table(title: "\nkmerl delineation, lead II (lead II alone)"))
+
+// Lead subsets: the same record from lead II alone, I+II, the six limb leads and all twelve (the
+// exceptions and their reasons: `swift test --filter leadSubsetsAgree`).
+do {
+    let subsets: [Set<StandardLead>] = [[.ii], [.i, .ii], Set(StandardLead.limbLeads)]
+    var hrAgree = 0, qrsAgree = 0
+    for (record, m) in zip(records, measured) {
+        let results = subsets.map { timedPipeline.measure(record.keeping($0)) } + [m]
+        let hr = results.compactMap(\.heartRate), qrs = results.compactMap(\.qrsDuration)
+        if let lo = hr.min(), let hi = hr.max(), hi - lo <= 2 { hrAgree += 1 }
+        if let lo = qrs.min(), let hi = qrs.max(), hi - lo <= 12 { qrsAgree += 1 }
+    }
+    print("\nLead subsets (II, I+II, 6 limb, 12) on LUDB 1-100: HR within ±2 bpm in \(hrAgree) records, QRS duration within ±12 ms in \(qrsAgree)")
+}
 
 if let statsPath {
     func json(_ s: DelineationScore) -> [[String: Any]] {

@@ -49,7 +49,7 @@ enum ContextLexicon {
             .assertion(.uncertain, .pre),
             """
             possible;possibly;probable;probably;likely;consider;considered;cannot rule out;cannot exclude;
-            can not exclude;could be;may be;might be;may represent;suggests;suggest;suggesting;suggestive of;
+            can not exclude;can't exclude;cant exclude;can't rule out;cant rule out;cannot entirely exclude;could be;may be;might be;may represent;suggests;suggest;suggesting;suggestive of;
             borderline;questionable;suspected;suspicious for;suspicion of;rule out;r/o;query;equivocal;
             mögliche;möglicher;mögliches;möglichen;möglicherweise;wahrscheinlich;wahrscheinliche;wahrscheinlicher;
             vermutlich;verdacht auf;v.a.;va;fraglich;fragliche;fraglicher;fragliches;eventuell;evtl;evtl.;
@@ -61,7 +61,7 @@ enum ContextLexicon {
             .assertion(.uncertain, .post),
             """
             möglich;mögl;mögl.;nicht auszuschliessen;nicht auszuschließen;nicht ausgeschlossen;nicht sicher auszuschliessen;
-            cannot be excluded;can not be excluded;cannot be ruled out;not excluded;is possible;is likely;
+            cannot be excluded;can not be excluded;cannot be entirely excluded;cannot be ruled out;not excluded;is possible;is likely;
             is a possible cause;should be considered;is suggested;are suggested;not certain;uncertain;
             bör övervägas;kan ej uteslutas;kan inte uteslutas;ej säker
             """)
@@ -133,7 +133,8 @@ enum ContextLexicon {
             .scopeBreak,
             """
             keine p-welle erkannt;keine p-wellen erkannt;keine p-welle;keine p-wellen;no p waves;no p waves seen;
-            no change;no significant change;no change since;no definite change;keine änderung;unverändert;unchanged
+            no change;no significant change;no change since;no definite change;keine änderung;unverändert;unchanged;
+            nicht beurteilbar;nicht sicher beurteilbar;not assessable;cannot be assessed
             """)
         add(.generic, "most commonly due to;is most commonly due to;this is most commonly due to;commonly due to;typically due to")
         return list

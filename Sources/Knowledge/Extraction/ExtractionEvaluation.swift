@@ -27,9 +27,39 @@ public struct ExtractionEvaluation: Sendable {
     /// naming both.
     public static let excludedStatements: [(present: String, excluded: String)] = [("CLBBB", "LVH")]
 
+    /// Concepts that leave a report normal in PTB-XL's labelling: the rhythm, the German axis types
+    /// and minor signs. A report whose findings (present or uncertain) are all of these is labelled
+    /// `NORM` although it does not say "normal" (folds 1–8: "sinusrhythmus verdacht auf
+    /// p-sinistrocardiale lagetyp normal" 81%, "… periphere niederspannung" 87%, "… p-verbreiterung"
+    /// 86%, isolated extrasystoles 71–74%; rhythm and axis alone 45–77%).
+    public static let normalFindings: Set<String> = [
+        "SR", "SARRH", "SBRAD", "STACH", "BRADY", "AVJR", "NAXIS", "LAXIS", "VAXIS", "RAXIS", "PMITR", "PWC", "LVOLTL",
+        "PVC", "PAC",
+    ]
+
+    /// Statements next to which PTB-XL does not label `NORM` even when the report says "otherwise
+    /// normal ECG": the infarction (MI) and hypertrophy (HYP) classes and the fascicular blocks
+    /// (folds 1–8, reports where kmerl finds NORM and one of them: NORM on 14% with ASMI, 26% with IMI,
+    /// 27% with LVH, 23% with LAO/LAE, 26% with LAFB — but 62% with IRBBB, 79% with IVCD, 92% with SR).
+    public static let statementsExcludingNormal: Set<String> = [
+        "IMI", "ASMI", "ILMI", "AMI", "ALMI", "INJAS", "LMI", "INJAL", "IPLMI", "IPMI", "INJIN", "INJLA", "PMI", "INJIL",
+        "LVH", "LAO/LAE", "RVH", "RAO/RAE", "SEHYP", "LAFB", "LPFB",
+    ]
+
+    /// Statements that explain a left axis deviation other than a left anterior fascicular block: an
+    /// inferior infarction, a left bundle branch block, pre-excitation — or a report calling the ECG normal.
+    public static let otherCausesOfLeftAxisDeviation: Set<String> = [
+        "IMI", "ILMI", "IPMI", "IPLMI", "CLBBB", "ILBBB", "WPW", "NORM",
+    ]
+
     /// The statements of one report: those of its found concepts with `combinedStatements` and
-    /// `excludedStatements` applied.
-    public static func reportStatements(_ found: Set<String>) -> Set<String> {
+    /// `excludedStatements` applied; `NORM` added when every found concept (ids in `concepts`, present or
+    /// uncertain) is one of `normalFindings`, and removed next to `statementsExcludingNormal`; `LAFB`
+    /// added when left axis deviation (`LAD`) is found present (ids in `definite`) and none of
+    /// `otherCausesOfLeftAxisDeviation` is.
+    public static func reportStatements(
+        _ found: Set<String>, concepts: Set<String> = [], definite: Set<String> = []
+    ) -> Set<String> {
         var result = found
         for (parts, whole) in combinedStatements where parts.isSubset(of: found) {
             result.subtract(parts)
@@ -38,6 +68,9 @@ public struct ExtractionEvaluation: Sendable {
         for (present, excluded) in excludedStatements where found.contains(present) {
             result.remove(excluded)
         }
+        if !concepts.isEmpty, concepts.isSubset(of: normalFindings) { result.insert("NORM") }
+        if definite.contains("LAD"), result.isDisjoint(with: otherCausesOfLeftAxisDeviation) { result.insert("LAFB") }
+        if !result.isDisjoint(with: statementsExcludingNormal) { result.remove("NORM") }
         return result
     }
 
@@ -66,6 +99,20 @@ public struct ExtractionEvaluation: Sendable {
         public var precision: Double { predicted == 0 ? 0 : Double(truePositives) / Double(predicted) }
         public var recall: Double { support == 0 ? 0 : Double(truePositives) / Double(support) }
         public var f1: Double { support + predicted == 0 ? 0 : 2 * Double(truePositives) / Double(support + predicted) }
+
+        /// Reports where the text-only ceiling predicts the statement (see `run`: the majority labels
+        /// of the reports sharing the report's normalised text).
+        public var ceilingPredicted = 0
+        /// Reports both labelled and predicted by the text-only ceiling.
+        public var ceilingTruePositives = 0
+        /// Precision of the text-only ceiling.
+        public var ceilingPrecision: Double { ceilingPredicted == 0 ? 0 : Double(ceilingTruePositives) / Double(ceilingPredicted) }
+        /// Recall of the text-only ceiling.
+        public var ceilingRecall: Double { support == 0 ? 0 : Double(ceilingTruePositives) / Double(support) }
+        /// F1 of the text-only ceiling.
+        public var ceilingF1: Double {
+            support + ceilingPredicted == 0 ? 0 : 2 * Double(ceilingTruePositives) / Double(support + ceilingPredicted)
+        }
     }
 
     /// One report where extraction and labels disagree on a statement (for error analysis).
@@ -90,19 +137,47 @@ public struct ExtractionEvaluation: Sendable {
     /// Wall time of extraction alone (seconds), all reports.
     public var extractionSeconds: Double
 
+    /// The same scores (kmerl and ceiling) over the reports whose normalised text occurs at least
+    /// twice in the folds: there the ceiling is a real limit, not the labels themselves.
+    public var repeatedScores: [Score] = []
+    /// Reports whose normalised text occurs at least twice in the folds.
+    public var repeatedReports = 0
+    /// Distinct normalised report texts in the folds.
+    public var distinctTexts = 0
+
     /// Scores with `support >= minimumSupport`.
     public var frequentScores: [Score] { scores.filter { $0.support >= minimumSupport } }
 
     /// Micro-averaged precision, recall and F1 over the frequent statements.
-    public var micro: (precision: Double, recall: Double, f1: Double) {
-        let frequent = frequentScores
-        let tp = frequent.reduce(0) { $0 + $1.truePositives }
-        let predicted = frequent.reduce(0) { $0 + $1.predicted }
-        let support = frequent.reduce(0) { $0 + $1.support }
+    public var micro: (precision: Double, recall: Double, f1: Double) { Self.micro(frequentScores, ceiling: false) }
+
+    /// The text-only ceiling, micro-averaged over the frequent statements (every report; a text seen
+    /// once is labelled perfectly by its own majority, so this is an upper bound).
+    public var ceilingMicro: (precision: Double, recall: Double, f1: Double) { Self.micro(frequentScores, ceiling: true) }
+
+    /// Micro average of kmerl (`ceiling == false`) or of the text-only ceiling over the reports with
+    /// a repeated text, over the statements frequent in all reports.
+    public func repeatedMicro(ceiling: Bool) -> (precision: Double, recall: Double, f1: Double) {
+        let frequent = Set(frequentScores.map(\.code))
+        return Self.micro(repeatedScores.filter { frequent.contains($0.code) }, ceiling: ceiling)
+    }
+
+    /// Micro-averaged precision, recall and F1 of `scores`, of kmerl or of the ceiling.
+    public static func micro(_ scores: [Score], ceiling: Bool) -> (precision: Double, recall: Double, f1: Double) {
+        let tp = scores.reduce(0) { $0 + (ceiling ? $1.ceilingTruePositives : $1.truePositives) }
+        let predicted = scores.reduce(0) { $0 + (ceiling ? $1.ceilingPredicted : $1.predicted) }
+        let support = scores.reduce(0) { $0 + $1.support }
         let precision = predicted == 0 ? 0 : Double(tp) / Double(predicted)
         let recall = support == 0 ? 0 : Double(tp) / Double(support)
         let f1 = support + predicted == 0 ? 0 : 2 * Double(tp) / Double(support + predicted)
         return (precision, recall, f1)
+    }
+
+    /// The key under which reports count as the same text for the ceiling: lower-cased, runs of
+    /// white space as one space, trimmed. Nothing else is removed (the "4.46 unbestätigter bericht"
+    /// trailer is text a function could use).
+    public static func normalizedText(_ text: String) -> String {
+        text.lowercased().split(whereSeparator: \.isWhitespace).joined(separator: " ")
     }
 
     /// Errors of the evaluation input.
@@ -134,6 +209,11 @@ public struct ExtractionEvaluation: Sendable {
         var predicted: [String: Int] = [:]
         var truePositives: [String: Int] = [:]
         var disagreements: [Disagreement] = []
+        // Per report: its text group, labels and kmerl's statements (for the ceiling).
+        var groupOfText: [String: Int] = [:]
+        var groupSize: [Int] = []
+        var groupLabelCounts: [[String: Int]] = []
+        var perReport: [(group: Int, labels: Set<String>, found: Set<String>)] = []
         var reports = 0
         var seconds = 0.0
         let clock = ContinuousClock()
@@ -148,15 +228,32 @@ public struct ExtractionEvaluation: Sendable {
             let mentions = extractor.extract(text)
             seconds += (clock.now - start).seconds
             var found: Set<String> = []
+            var concepts: Set<String> = []
+            var definite: Set<String> = []
             for mention in mentions where mention.assertion == .present || mention.assertion == .uncertain {
+                concepts.insert(mention.conceptID)
+                if mention.assertion == .present { definite.insert(mention.conceptID) }
                 if let codes = statementsOfConcept[mention.conceptID] { found.formUnion(codes) }
             }
-            found = reportStatements(found)
+            found = reportStatements(found, concepts: concepts, definite: definite)
             for code in labels {
                 support[code, default: 0] += 1
                 if found.contains(code) { truePositives[code, default: 0] += 1 }
             }
             for code in found { predicted[code, default: 0] += 1 }
+            let key = normalizedText(text)
+            let group: Int
+            if let existing = groupOfText[key] {
+                group = existing
+            } else {
+                group = groupSize.count
+                groupOfText[key] = group
+                groupSize.append(0)
+                groupLabelCounts.append([:])
+            }
+            groupSize[group] += 1
+            for code in labels { groupLabelCounts[group][code, default: 0] += 1 }
+            perReport.append((group, labels, found))
             if !codes.isEmpty {
                 let id = try reader.string(at: idColumn, column: "ecg_id")
                 for code in codes.intersection(labels).subtracting(found) {
@@ -167,12 +264,54 @@ public struct ExtractionEvaluation: Sendable {
                 }
             }
         }
+        // Text-only ceiling: every report of a text gets the statements that a strict majority of that
+        // text's reports carry — per statement the most accurate constant for the text, i.e. the best
+        // deterministic function of the text up to the choice at exact ties.
+        let ceiling: [Set<String>] = groupSize.indices.map { group in
+            Set(groupLabelCounts[group].filter { 2 * $0.value > groupSize[group] }.keys)
+        }
+        var ceilingPredicted: [String: Int] = [:]
+        var ceilingTruePositives: [String: Int] = [:]
+        var repeated: [String: Score] = [:]
+        var repeatedReports = 0
+        for report in perReport {
+            let predictedByText = ceiling[report.group]
+            for code in predictedByText {
+                ceilingPredicted[code, default: 0] += 1
+                if report.labels.contains(code) { ceilingTruePositives[code, default: 0] += 1 }
+            }
+            guard groupSize[report.group] > 1 else { continue }
+            repeatedReports += 1
+            for code in report.labels.union(report.found).union(predictedByText) {
+                var score = repeated[code] ?? Score(code: code, support: 0, predicted: 0, truePositives: 0)
+                let labelled = report.labels.contains(code)
+                if labelled { score.support += 1 }
+                if report.found.contains(code) {
+                    score.predicted += 1
+                    if labelled { score.truePositives += 1 }
+                }
+                if predictedByText.contains(code) {
+                    score.ceilingPredicted += 1
+                    if labelled { score.ceilingTruePositives += 1 }
+                }
+                repeated[code] = score
+            }
+        }
         let scores = statements.map {
-            Score(code: $0, support: support[$0, default: 0], predicted: predicted[$0, default: 0], truePositives: truePositives[$0, default: 0])
+            var score = Score(
+                code: $0, support: support[$0, default: 0], predicted: predicted[$0, default: 0],
+                truePositives: truePositives[$0, default: 0])
+            score.ceilingPredicted = ceilingPredicted[$0, default: 0]
+            score.ceilingTruePositives = ceilingTruePositives[$0, default: 0]
+            return score
         }.sorted { ($0.support, $1.code) > ($1.support, $0.code) }
-        return ExtractionEvaluation(
+        var evaluation = ExtractionEvaluation(
             folds: folds.sorted(), reports: reports, minimumSupport: minimumSupport, scores: scores,
             disagreements: disagreements, extractionSeconds: seconds)
+        evaluation.repeatedScores = repeated.values.sorted { ($0.support, $1.code) > ($1.support, $0.code) }
+        evaluation.repeatedReports = repeatedReports
+        evaluation.distinctTexts = groupSize.count
+        return evaluation
     }
 
     /// The keys of a PTB-XL `scp_codes` dictionary literal (`{'NORM': 100.0, 'SR': 0.0}`).
@@ -201,20 +340,40 @@ public struct ExtractionEvaluation: Sendable {
 
     /// A plain-text table: one line per statement, then the micro average.
     public func table() -> String {
-        var lines = ["code       support predicted   tp  precision  recall      f1"]
+        var lines = [
+            "                                           kmerl               | text-only ceiling       | repeated texts only",
+            "code       support predicted   tp  precision  recall      f1 | precision recall     f1 | support  kmerl R  F1 | ceiling R  F1",
+        ]
+        let repeatedByCode = Dictionary(uniqueKeysWithValues: repeatedScores.map { ($0.code, $0) })
         for score in scores where score.support > 0 || score.predicted > 0 {
             let mark = score.support >= minimumSupport ? "" : "  (support < \(minimumSupport), not in micro average)"
+            let repeated = repeatedByCode[score.code]
             lines.append(
                 score.code.padding(toLength: 10, withPad: " ", startingAt: 0)
-                    + String(format: " %7d %9d %4d %10.3f %7.3f %7.3f", score.support, score.predicted, score.truePositives,
-                        score.precision, score.recall, score.f1) + mark)
+                    + String(
+                        format: " %7d %9d %4d %10.3f %7.3f %7.3f | %9.3f %6.3f %6.3f | %7d %6.3f %5.3f | %6.3f %6.3f", score.support,
+                        score.predicted, score.truePositives, score.precision, score.recall, score.f1, score.ceilingPrecision,
+                        score.ceilingRecall, score.ceilingF1, repeated?.support ?? 0, repeated?.recall ?? 0, repeated?.f1 ?? 0,
+                        repeated?.ceilingRecall ?? 0, repeated?.ceilingF1 ?? 0) + mark)
         }
         let micro = self.micro
+        let foldList = folds.map(String.init).joined(separator: ",")
         lines.append(
             String(
                 format: "micro average over %d statements with support >= %d: precision %.4f recall %.4f F1 %.4f (%d reports, folds %@)",
-                frequentScores.count, minimumSupport, micro.precision, micro.recall, micro.f1, reports,
-                folds.map(String.init).joined(separator: ",")))
+                frequentScores.count, minimumSupport, micro.precision, micro.recall, micro.f1, reports, foldList))
+        let ceiling = ceilingMicro
+        lines.append(
+            String(
+                format: "text-only ceiling, all %d reports (%d distinct texts; a text seen once counts as labelled perfectly): precision %.4f recall %.4f F1 %.4f",
+                reports, distinctTexts, ceiling.precision, ceiling.recall, ceiling.f1))
+        let repeatedKMERL = repeatedMicro(ceiling: false)
+        let repeatedCeiling = repeatedMicro(ceiling: true)
+        lines.append(
+            String(
+                format: "repeated texts only (%d reports whose text occurs at least twice): kmerl P %.4f R %.4f F1 %.4f; ceiling P %.4f R %.4f F1 %.4f",
+                repeatedReports, repeatedKMERL.precision, repeatedKMERL.recall, repeatedKMERL.f1, repeatedCeiling.precision,
+                repeatedCeiling.recall, repeatedCeiling.f1))
         return lines.joined(separator: "\n")
     }
 }

@@ -270,6 +270,11 @@ final class CompiledLexicon: Sendable {
                 value = 0xFFFD
             }
             index += length
+            // `#` between letters is an umlaut lost in one PTB-XL source's encoding ("f#r", "r-s #bergang"):
+            // fold it to `u` like `ü`.
+            if value == 0x23, index < count, bytes[index] | 0x20 >= 0x61, bytes[index] | 0x20 <= 0x7A {
+                value = 0x75
+            }
 
             switch folder.piece(value) {
             case .ascii(let byte):
