@@ -8,6 +8,12 @@
 /// fused multiply-add, no reassociation; AVX2 only changes the register width and the tile
 /// shape, never the order in which one output element is summed), so they give bit-identical
 /// results: training stays reproducible across machines, and `KernelTests` checks the equality.
+///
+/// Keep every helper here a member of `Kernels` (module-specific symbols) and avoid generic
+/// standard-library calls that are not inlined (`pointwiseMin`, `SIMD.max()` …): their
+/// specializations are shared (linkonce) symbols, and the linker could keep the AVX2 module's copy
+/// for portable callers, which would fault on a CPU without AVX2. (Checked: no `%ymm` instruction
+/// outside `KMERLKernelsAVX2` in `objdump -d` of the release binaries.)
 public enum Kernels {
     #if KMERL_AVX2
         /// The instruction set this copy was compiled for.

@@ -59,14 +59,6 @@ public enum Matmul {
         }
     }
 
-    /// `gemm` with the portable kernel copy, whatever the CPU (for tests comparing the copies).
-    public static func gemmPortable(
-        m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
-        c: UnsafeMutablePointer<Float>, ldc: Int, accumulate: Bool
-    ) {
-        KMERLKernels.Kernels.gemm(m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb, c: c, ldc: ldc, accumulate: accumulate)
-    }
-
     /// Writes the transpose of `a[rows×cols]` into `out[cols×rows]`, in cache blocks.
     public static func transpose(_ a: UnsafePointer<Float>, rows: Int, cols: Int, into out: UnsafeMutablePointer<Float>) {
         let block = 32

@@ -164,38 +164,6 @@ enum Ops {
         }
     }
 
-    /// Dot product of `n` floats (eight lanes at a time).
-    @inline(__always)
-    static func dot(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ n: Int) -> Float {
-        var acc = SIMD8<Float>(repeating: 0)
-        var c = 0
-        while c + 8 <= n {
-            acc = acc + UnsafeRawPointer(a + c).loadUnaligned(as: SIMD8<Float>.self) * UnsafeRawPointer(b + c).loadUnaligned(as: SIMD8<Float>.self)
-            c += 8
-        }
-        var s = acc.sum()
-        while c < n {
-            s += a[c] * b[c]
-            c += 1
-        }
-        return s
-    }
-
-    /// `y += a · x` over `n` floats (eight lanes at a time).
-    @inline(__always)
-    static func axpy(_ a: Float, _ x: UnsafePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ n: Int) {
-        var c = 0
-        while c + 8 <= n {
-            let v = UnsafeRawPointer(y + c).loadUnaligned(as: SIMD8<Float>.self) + a * UnsafeRawPointer(x + c).loadUnaligned(as: SIMD8<Float>.self)
-            UnsafeMutableRawPointer(y + c).storeBytes(of: v, as: SIMD8<Float>.self)
-            c += 8
-        }
-        while c < n {
-            y[c] += a * x[c]
-            c += 1
-        }
-    }
-
     /// tanh through `fastExp` (absolute error below 1e-6).
     @inline(__always)
     static func fastTanh(_ x: Float) -> Float {
