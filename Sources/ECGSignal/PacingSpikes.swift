@@ -41,6 +41,22 @@ public struct PacingSpikeDetector: Sendable {
     /// A detector with the default settings.
     public init() {}
 
+    /// Whether sample `k` of `x` is the tip of a spike: it stands more than `threshold` above (or
+    /// below) both its neighbours `near` samples away, and that step is at least `returnFraction` of
+    /// its height over the samples `far` away (the signal has come back: not a QRS upstroke).
+    @inline(__always)
+    func isSpikeTip(_ x: UnsafeBufferPointer<Float>, _ k: Int, near: Int, far: Int, threshold: Float) -> Bool {
+        let v = x[k]
+        let before = v - x[k - near], after = v - x[k + near]
+        // Quick rejection: most samples are far from a spike on either side.
+        guard abs(before) > threshold, abs(after) > threshold, v.isFinite else { return false }
+        let sign: Float = before > 0 ? 1 : -1
+        let e = min(sign * before, sign * after)
+        guard e > threshold else { return false }
+        let wide = max(sign * (v - x[k - far]), sign * (v - x[k + far]))
+        return e > returnFraction * wide
+    }
+
     /// Spikes recognised by their shape in one or two leads (see `singleLeadHeight`).
     func detectByShape(_ leads: [[Float]], scales: [Float?], voltage: [Int], sampleRate fs: Double) -> [Int] {
         guard fs >= singleLeadMinimumRate * 0.999, let n = voltage.map({ leads[$0].count }).min() else { return [] }
@@ -49,18 +65,9 @@ public struct PacingSpikeDetector: Sendable {
         guard n > 2 * near + 2 else { return [] }
         var flagged: [Int] = []
         for j in voltage {
-            let x = leads[j]
             let threshold = singleLeadHeight / (scales[j] ?? 1)
-            for k in near..<(n - near) {
-                let v = x[k]
-                let before = v - x[k - step], after = v - x[k + step]
-                guard abs(before) > threshold, abs(after) > threshold, v.isFinite else { continue }
-                let sign: Float = before > 0 ? 1 : -1
-                let e = min(sign * before, sign * after)
-                guard e > threshold else { continue }
-                let wide = max(sign * (v - x[k - near]), sign * (v - x[k + near]))
-                guard e > returnFraction * wide else { continue }
-                flagged.append(k)
+            leads[j].withUnsafeBufferPointer { x in
+                for k in near..<(n - near) where isSpikeTip(x, k, near: step, far: near, threshold: threshold) { flagged.append(k) }
             }
         }
         flagged.sort()
@@ -91,15 +98,7 @@ public struct PacingSpikeDetector: Sendable {
             x.withUnsafeBufferPointer { x in
                 count.withUnsafeMutableBufferPointer { count in
                     for k in far..<(n - far) {
-                        let v = x[k]
-                        let before = v - x[k - near], after = v - x[k + near]
-                        // Quick rejection: most samples are far from a spike on either side.
-                        guard abs(before) > threshold, abs(after) > threshold, v.isFinite else { continue }
-                        let sign: Float = before > 0 ? 1 : -1
-                        let e = min(sign * before, sign * after)
-                        guard e > threshold else { continue }
-                        let wide = max(sign * (v - x[k - far]), sign * (v - x[k + far]))
-                        guard e > returnFraction * wide else { continue }
+                        guard isSpikeTip(x, k, near: near, far: far, threshold: threshold) else { continue }
                         // Count each lead once per ±1 sample.
                         for j in max(lastFlagged + 2, k - 1)...(k + 1) { count[j] &+= 1 }
                         lastFlagged = k
