@@ -97,13 +97,13 @@ struct Fit: AsyncParsableCommand {
     @Flag(name: .customLong("concept-head"), help: "Give every concept its own logit bias and temperature, computed from its text embedding (unseen concepts get them too).")
     var conceptHead = false
 
-    @Option(name: .customLong("positive-weight-power"), help: "Class balance of the entity loss: positives of a concept weighted by (negatives/positives)^P, capped by --positive-weight-cap (0 = unweighted).")
+    @Option(name: .customLong("positive-weight-power"), help: "Class balance of the entity loss: positives of a concept weighted by (negatives/positives)^P, capped by --positive-weight-cap (0 = unweighted; the shipped model: 1).")
     var positiveWeightPower: Float = 0
 
     @Option(name: .customLong("positive-weight-cap"), help: "Largest positive weight of the class-balanced entity loss.")
     var positiveWeightCap: Float = 10
 
-    @Option(name: .customLong("superclass-weight"), help: "Loss weight of the five PTB-XL diagnostic superclass concepts in the entity loss (the other concepts weigh 1).")
+    @Option(name: .customLong("superclass-weight"), help: "Loss weight of the five PTB-XL diagnostic superclass concepts in the entity loss (the other concepts weigh 1; the shipped model: 3).")
     var superclassWeight: Float = 1
 
     @Option(name: .customLong("contrastive-weight"), help: "Weight of the CLIP-style ECG-report loss beside the entity loss.")
