@@ -3,16 +3,9 @@ import Testing
 @testable import KMERLModel
 
 @Suite struct MatmulTests {
+    /// The reference product (`KernelsTests.naive` with rows of A not overlapping).
     func naive(_ a: [Float], _ b: [Float], m: Int, n: Int, k: Int) -> [Float] {
-        var c = [Float](repeating: 0, count: m * n)
-        for i in 0..<m {
-            for j in 0..<n {
-                var s: Float = 0
-                for p in 0..<k { s += a[i * k + p] * b[p * n + j] }
-                c[i * n + j] = s
-            }
-        }
-        return c
+        KernelsTests().naive(a, lda: k, b, m: m, n: n, k: k)
     }
 
     @Test(arguments: [(1, 1, 1), (7, 13, 5), (6, 8, 16), (37, 29, 41), (64, 64, 64)])
