@@ -55,6 +55,10 @@ public struct Delineator: Sendable {
     /// Slope fraction below which the QRS has begun/ended.
     public var qrsOnsetSlope: Double = 0.04
     public var qrsOffsetSlope: Double = 0.05
+    /// Walking back to the QRS onset stops early at a valley of the slope below this fraction of
+    /// the maximal QRS slope, where the slope rises again before it: a slow wave just before the
+    /// QRS (the P wave's end, fibrillation waves) is not the QRS. 0 = off.
+    public var qrsOnsetValley: Double = 0.1
     /// Corrections (ms) added to the detected boundaries, calibrated against expert annotations.
     public var qrsOnsetShift: Double = 0
     public var qrsOffsetShift: Double = 0
@@ -124,6 +128,16 @@ public struct Delineator: Sendable {
         var on = first
         let onLimit = max(1, c - ms(160))
         while on > onLimit, a[on] > Float(qrsOnsetSlope) * smax { on -= 1 }
+        // The QRS onset stops earlier, at a slope valley where the slope rises again before it
+        // into another wave; `on` (where the slope has faded) still bounds the P-wave search
+        // and the isoelectric level.
+        var qrsOn = first
+        if qrsOnsetValley > 0 {
+            let valley = Float(qrsOnsetValley) * smax
+            while qrsOn > on, !(a[qrsOn] < valley && a[qrsOn - 1] > a[qrsOn]) { qrsOn -= 1 }
+        } else {
+            qrsOn = on
+        }
         var off = last
         let offLimit = min(n - 2, c + ms(200))
         while off < offLimit, a[off] > Float(qrsOffsetSlope) * smax { off += 1 }
@@ -136,13 +150,15 @@ public struct Delineator: Sendable {
         }
         if qrsFlatness > 0 {
             let settledOn = qrsFlatOnset ? settledBoundary(x, onset: on, offset: off, isOffset: false, sampleRate: fs) : on
+            if qrsOn != on, qrsFlatOnset { qrsOn = settledBoundary(x, onset: qrsOn, offset: off, isOffset: false, sampleRate: fs) }
             off = settledBoundary(x, onset: on, offset: off, isOffset: true, sampleRate: fs)
+            if qrsOn == on { qrsOn = settledOn }
             on = settledOn
         }
         if terminalReturnSlope > 0 { off = terminalReturn(x, slope: a, smax: smax, onset: on, offset: off, sampleRate: fs) }
         on = max(0, on + ms(qrsOnsetShift))
         off = min(n - 1, off + ms(qrsOffsetShift))
-        result.qrsOnset = on
+        result.qrsOnset = max(0, qrsOn + ms(qrsOnsetShift))
         result.qrsOffset = off
         // Isoelectric level: mean of the 10–30 ms before QRS onset.
         let b0 = max(0, on - ms(30)), b1 = max(b0 + 1, on - ms(10))

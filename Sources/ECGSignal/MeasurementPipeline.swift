@@ -52,7 +52,7 @@ public struct MeasurementPipeline: Sendable {
     /// per-lead QRS boundaries are pulled toward (0 = the median of the leads' boundaries).
     public var consensusLevels: (onset: Double, offset: Double) = (0.2, 0.08)
     /// Shifts (ms) added to the consensus boundaries.
-    public var consensusShift: (onset: Double, offset: Double) = (-17, 0)
+    public var consensusShift: (onset: Double, offset: Double) = (-18, 0)
 
     /// Pacemaker spike detection and removal before filtering (nil = off).
     public var pacing: PacingSpikeDetector? = PacingSpikeDetector()

@@ -64,13 +64,14 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
         // their own median beats; pacemaker spikes removed; QRS boundaries where the signal has
         // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre; low T waves ended
-        // near that centre, clear ones per beat): QRS on 1.9 ± 10.85, QRS off −0.4 ± 11.94,
+        // near that centre, clear ones per beat; QRS onset at a slope valley before a slow wave):
+        // QRS on 1.8 ± 10.44, QRS off −0.4 ± 11.87,
         // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.8 ± 24.99 ms (99.8 % matched) — all met, the
         // T offset SD only just.
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 11.0), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 25.0),
+            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 25.0),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])
@@ -260,18 +261,22 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
-        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 63 agree, 31 exceptions with the reason printed, 6 kmerl
-        // misses: 4 paced records (45, 90, 93, 95: stimuli too small in lead II or I+II to be told
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 70 agree, 25 exceptions with the reason printed, 5 kmerl
+        // misses: 3 paced records (45, 93, 95: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets), record 12 (limb leads 114 ms, the others 86–90) and record 83
-        // (atrial fibrillation: lead II alone 192 ms, its low QRS starts with a slow slope). Records 8, 34 and 74 (paced) no longer miss: their
+        // experts' from some subsets), record 83 (atrial fibrillation: lead II alone 186 ms, I+II 196,
+        // 12 leads 162: fibrillation waves as steep as a third of the low QRS's slope run into it)
+        // and record 99 (I+II 94 ms, the others 78–84). Records 12 and 90 no longer miss since the
+        // QRS onset stops at a valley of the slope before it (`Delineator.qrsOnsetValley`): the
+        // slow end of the P wave in low-amplitude limb leads had been taken into the QRS (record 12,
+        // limb leads 114 ms, now 94). Records 8, 34 and 74 (paced) no longer miss: their
         // stimuli are recognised by shape in one or two leads and no QRS onset precedes them. Record
         // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
         // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
         #expect(hrProblems.isEmpty, "\(hrProblems)")
-        #expect(agreed >= 63, "\(agreed) records agree")
+        #expect(agreed >= 70, "\(agreed) records agree")
         let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
-        #expect(missed == ["record 12", "record 45", "record 83", "record 90", "record 93", "record 95"], "\(misses)")
+        #expect(missed == ["record 45", "record 83", "record 93", "record 95", "record 99"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
