@@ -90,10 +90,10 @@ enum ReportBuilder {
                 let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
                 return ra != rb ? ra < rb : a.offset < b.offset
             }.map(\.element)
-        // Then the other calibrated findings, and only then uncalibrated zero-shot ones, whose
-        // probability is not comparable with the calibrated ones.
+        // Then the other calibrated findings. Unconfirmed zero-shot scores never: the record page
+        // lists them apart as "not part of the interpretation" (their probability is not
+        // comparable with the calibrated ones), so the headline does not state them either.
         let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
-            + reported.filter { result.findings[$0].isZeroShot }
         // The chosen ones are shown in statement order (`order`: rhythm first, as on an ECG
         // machine's printout), then most probable first (the findings' own order).
         return (primary + rest).prefix(count).sorted { a, b in
