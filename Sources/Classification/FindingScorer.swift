@@ -73,17 +73,22 @@ public struct FindingScorer: Sendable {
     /// What is computed once per record for all its concepts.
     struct RecordFacts {
         var usableList: [StandardLead]
-        /// Per lead slot: analysed (status ok).
-        var usable: [Bool]
-        /// Per lead slot: the signal layer has a measurement entry for it.
-        var measured: [Bool]
+        /// The present leads a finding speaks for (per-lead confidence, lead territory): those the
+        /// signal layer analysed, and those it did not see at all (judged by the encoder alone);
+        /// an unusable lead speaks for nothing.
+        var judged: [StandardLead]
+        /// Per lead slot: in `judged`.
+        var isJudged: [Bool]
 
-        init(_ measurements: RecordMeasurements) {
+        init(_ measurements: RecordMeasurements, leadsPresent: [StandardLead]) {
             usableList = CriteriaEvaluation.usableLeads(measurements)
-            usable = Array(repeating: false, count: StandardLead.allCases.count)
-            measured = usable
+            var usable = Array(repeating: false, count: StandardLead.allCases.count)
+            var measured = usable
             for lead in usableList { usable[lead.rawValue] = true }
             for m in measurements.leads { if let lead = m.lead.standardLead { measured[lead.rawValue] = true } }
+            judged = leadsPresent.filter { usable[$0.rawValue] || !measured[$0.rawValue] }
+            isJudged = Array(repeating: false, count: StandardLead.allCases.count)
+            for lead in judged { isJudged[lead.rawValue] = true }
         }
     }
 
@@ -92,13 +97,12 @@ public struct FindingScorer: Sendable {
         for concept: Concept, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead]
     ) -> Finding {
         finding(
-            for: concept, codes: concept.codesText, encoder: encoder, measurements: measurements, leadsPresent: leadsPresent,
-            facts: RecordFacts(measurements))
+            for: concept, codes: concept.codesText, encoder: encoder, measurements: measurements,
+            facts: RecordFacts(measurements, leadsPresent: leadsPresent))
     }
 
     func finding(
-        for concept: Concept, codes: String, encoder: EncoderScore, measurements: RecordMeasurements, leadsPresent: [StandardLead],
-        facts: RecordFacts
+        for concept: Concept, codes: String, encoder: EncoderScore, measurements: RecordMeasurements, facts: RecordFacts
     ) -> Finding {
         let outcomes = concept.criteria.isEmpty ? [] : CriteriaEvaluation.evaluate(concept, measurements: measurements, usableLeads: facts.usableList)
         let margin = bands.borderlineMargin
@@ -109,9 +113,7 @@ public struct FindingScorer: Sendable {
         // when violated); record-level ones for every lead.
         let leadLevel = outcomes.map { CriteriaEvaluation.leadKeys.contains($0.criterion.measurement) }
         var perLead = LeadValues()
-        for lead in leadsPresent {
-            // A lead the signal layer did not see (no measurement entry) is judged by the encoder alone.
-            guard facts.usable[lead.rawValue] || !facts.measured[lead.rawValue] else { continue }
+        for lead in facts.judged {
             let single = encoder.leadProbability[lead] ?? encoder.probability
             var leadShift = 0.0
             for (k, outcome) in outcomes.enumerated() {
@@ -146,10 +148,7 @@ public struct FindingScorer: Sendable {
         // A finding located in a lead territory (anterior infarction: V1–V4) is not stated from a
         // recording without any analysable lead of that territory: at most "consider", with the reason.
         if !concept.territory.isEmpty {
-            let seen = concept.territory.filter { lead in
-                leadsPresent.contains(lead) && (facts.usable[lead.rawValue] || !facts.measured[lead.rawValue])
-            }
-            if seen.isEmpty {
+            if !concept.territory.contains(where: { facts.isJudged[$0.rawValue] }) {
                 let territory = concept.territory.map(\.name).joined(separator: " ")
                 evidence.append(
                     Evidence(

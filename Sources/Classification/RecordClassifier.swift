@@ -139,14 +139,14 @@ public struct RecordClassifier: Sendable {
         start = clock.now
         let scores = try scorer.orderedScores(for: record, concepts: concepts)
         let present = record.standardLeads
-        let facts = FindingScorer.RecordFacts(measurements)
+        let facts = FindingScorer.RecordFacts(measurements, leadsPresent: present)
         var findings: [Finding] = []
         findings.reserveCapacity(concepts.count)
         for (k, concept) in concepts.enumerated() {
             guard k < scores.count, let score = scores[k] else { continue }
             findings.append(
                 findingScorer.finding(
-                    for: concept, codes: codes[k], encoder: score, measurements: measurements, leadsPresent: present, facts: facts))
+                    for: concept, codes: codes[k], encoder: score, measurements: measurements, facts: facts))
         }
         findings.sort { $0.probability != $1.probability ? $0.probability > $1.probability : $0.conceptID < $1.conceptID }
         timings.score = (clock.now - start).seconds
