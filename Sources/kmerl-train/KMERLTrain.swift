@@ -195,10 +195,11 @@ struct Fit: AsyncParsableCommand {
             try state.write(to: checkpointURL)
         }
         var card = ModelCard()
-        card.trainedConcepts = corpusData.entities.map(\.id).filter { !heldOut.contains($0) }
+        let trained = corpusData.entities.filter { !heldOut.contains($0.id) }
+        card.trainedConcepts = trained.map(\.id)
         card.heldOutConcepts = heldOut.sorted()
         // Classification queries every trained concept with the text it was trained and calibrated with.
-        for entity in corpusData.entities where !heldOut.contains(entity.id) { card.conceptTexts[entity.id] = entity.text }
+        for entity in trained { card.conceptTexts[entity.id] = entity.text }
         card.seed = seed
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
