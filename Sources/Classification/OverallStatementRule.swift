@@ -52,16 +52,23 @@ public struct OverallStatementRule: Sendable {
     /// paroxysmal and persistent forms, inferior MI over its sub-territories, first-degree AV block)
     /// decides like any other finding.
     public func decidingConcepts(_ concepts: [Concept]) -> Set<String> {
-        let parents = Set(concepts.flatMap(\.parents))
-        return Set(concepts.filter { !Self.isAggregate($0, parents: parents) && $0.category != .overall && $0.category != .technical }.map(\.id))
+        statementConcepts(concepts, aggregates: false)
     }
 
     /// The aggregates among `concepts` (PTB-XL classes grouping other concepts, see
     /// `decidingConcepts`): a stated one makes the record abnormal ("probable" or definite) or
     /// borderline ("possible", "consider").
     public func aggregateConcepts(_ concepts: [Concept]) -> Set<String> {
+        statementConcepts(concepts, aggregates: true)
+    }
+
+    /// The concepts that can take part in the statement (not overall or technical ones): the
+    /// aggregates among them, or the others.
+    private func statementConcepts(_ concepts: [Concept], aggregates: Bool) -> Set<String> {
         let parents = Set(concepts.flatMap(\.parents))
-        return Set(concepts.filter { Self.isAggregate($0, parents: parents) && $0.category != .overall && $0.category != .technical }.map(\.id))
+        return Set(
+            concepts.filter { Self.isAggregate($0, parents: parents) == aggregates && $0.category != .overall && $0.category != .technical }
+                .map(\.id))
     }
 
     static func isAggregate(_ c: Concept, parents: Set<String>) -> Bool {

@@ -73,8 +73,13 @@ enum ReportBuilder {
         _ result: RecordResult, count: Int, deciding: Set<String>, aggregates: Set<String> = [], order: [String: Int] = [:],
         rule: OverallStatementRule = OverallStatementRule()
     ) -> [Finding] {
-        // A finding demoted by a consistency rule is never a top finding: a better-supported one excludes it.
-        let reported = result.findings.indices.filter { result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil }
+        // A finding demoted by a consistency rule is never a top finding: a better-supported one
+        // excludes it. Unconfirmed zero-shot scores never either: the record page lists them apart
+        // as "not part of the interpretation" (their probability is not comparable with the
+        // calibrated ones), so the headline does not state them.
+        let reported = result.findings.indices.filter {
+            result.findings[$0].qualifier != nil && result.findings[$0].demotion == nil && !result.findings[$0].isZeroShot
+        }
         // Deciding findings first, and among them those that make the record abnormal or borderline
         // (specific findings before PTB-XL class aggregates, "consider" after the stronger
         // qualifiers) before the minor ones and the normal statements, so the headline shows why
@@ -85,15 +90,13 @@ enum ReportBuilder {
             return (f.qualifier == .consider ? 2 : 0) + (aggregates.contains(f.conceptID) ? 1 : 0)
         }
         let primarySet = deciding.union(aggregates)
-        let primary = reported.filter { primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        let primary = reported.filter { primarySet.contains(result.findings[$0].conceptID) }
             .enumerated().sorted { a, b in
                 let (ra, rb) = (rank(result.findings[a.element]), rank(result.findings[b.element]))
                 return ra != rb ? ra < rb : a.offset < b.offset
             }.map(\.element)
-        // Then the other calibrated findings. Unconfirmed zero-shot scores never: the record page
-        // lists them apart as "not part of the interpretation" (their probability is not
-        // comparable with the calibrated ones), so the headline does not state them either.
-        let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) && !result.findings[$0].isZeroShot }
+        // Then the other findings.
+        let rest = reported.filter { !primarySet.contains(result.findings[$0].conceptID) }
         // The chosen ones are shown in statement order (`order`: rhythm first, as on an ECG
         // machine's printout), then most probable first (the findings' own order).
         return (primary + rest).prefix(count).sorted { a, b in
