@@ -87,10 +87,10 @@ public struct ModelConceptScorer: BatchConceptScorer {
     }
 
     public func scores(for record: ECGRecord, concepts: [Concept]) throws -> [String: EncoderScore] {
-        guard let table = model.scoreTable(model.embed(record), prepared: prepared) else { return [:] }
         var out: [String: EncoderScore] = [:]
-        out.reserveCapacity(concepts.count)
-        for concept in concepts { if let k = rows[concept.id] { out[concept.id] = score(table, row: k) } }
+        for (concept, score) in zip(concepts, try orderedScores(for: record, concepts: concepts)) {
+            if let score { out[concept.id] = score }
+        }
         return out
     }
 }
