@@ -10,7 +10,9 @@ import KMERLModel
 //     that `ConsistencyRules.defaultExclusions` says exclude each other — must be 0;
 //  2. the overall statement against PTB-XL's diagnostic superclasses: records labelled only NORM,
 //     records with an abnormal superclass (MI, STTC, CD, HYP), records with no diagnostic label;
-//     in particular how many abnormal records were called "normal ECG".
+//     in particular how many abnormal records were called "normal ECG";
+//  3. the macro-AUROC of the five PTB-XL superclass probabilities in findings.csv on the records of
+//     fold 9 (the model's validation fold): what a user reads should match `kmerl-train evaluate`.
 
 let arguments = Array(CommandLine.arguments.dropFirst())
 guard arguments.count == 2 else {
@@ -29,7 +31,8 @@ func table(_ name: String) throws -> [[String: String]] {
 
 // 1. Stated excluded pairs.
 var stated: [String: Set<String>] = [:]
-for row in try table("findings.csv") {
+let findings = try table("findings.csv")
+for row in findings {
     guard let id = row["record_id"], let concept = row["concept_id"], let q = row["qualifier"] else { continue }
     // The CSV writes "definite" for a finding stated without qualifier, nothing below every band.
     if !q.isEmpty && q != "consider" { stated[id, default: []].insert(concept) }
@@ -76,3 +79,26 @@ print(String(format: "  abnormal-only records called \"normal ECG\": %d of %d (%
     abnormal["normal ECG"] ?? 0, abnormalTotal, Double(abnormal["normal ECG"] ?? 0) / Double(max(1, abnormalTotal)) * 100,
     normalOnly["abnormal ECG"] ?? 0, normalTotal, Double(normalOnly["abnormal ECG"] ?? 0) / Double(max(1, normalTotal)) * 100))
 if unmatched > 0 { print("  (\(unmatched) processed records not found in ptbxl_database.csv)") }
+
+// 3. Fold-9 superclass AUROC of findings.csv.
+var superclassScores: [String: [Int: Double]] = [:]
+let superclassIDs = PTBXLLabels.superclasses.map(\.id)
+for row in findings {
+    guard let concept = row["concept_id"], superclassIDs.contains(concept), let id = row["record_id"].flatMap({ Int($0.prefix(5)) }),
+        labels.rows[id]?.fold == 9, let p = row["probability"].flatMap(Double.init)
+    else { continue }
+    superclassScores[concept, default: [:]][id] = p
+}
+let fold9 = Set(superclassScores.values.flatMap(\.keys)).sorted()
+if !fold9.isEmpty {
+    var parts: [String] = []
+    var aurocs: [Double] = []
+    for concept in superclassIDs {
+        let truth = fold9.map { id in labels.rows[id].map { labels.concepts(of: $0) }.map { $0.certain.union($0.uncertain).contains(concept) } ?? false }
+        guard let a = Metrics.auroc(scores: fold9.map { superclassScores[concept]?[$0] ?? .nan }, labels: truth) else { continue }
+        aurocs.append(a)
+        parts.append(String(format: "%@ %.3f", concept, a))
+    }
+    print("== fold 9 (\(fold9.count) records): superclass probabilities in findings.csv")
+    print(String(format: "  macro-AUROC %.3f (%@)", aurocs.reduce(0, +) / Double(max(1, aurocs.count)), parts.joined(separator: ", ")))
+}
