@@ -152,17 +152,19 @@ public struct MeasurementPipeline: Sendable {
             many: longEnough.map { rawByLead[$0] ?? [] }, sections: Filters.highpassSections(cutoff: 0.5, sampleRate: fs), sampleRate: fs)
         let lowpassed = Filters.filtfilt(
             many: highpassed, sections: Filters.lowpassSections(cutoff: min(40, 0.45 * fs), sampleRate: fs), sampleRate: fs)
-        var filteredByLead: [Int: ([Float], [Float])] = [:]
-        for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k]) }
+        // The quality's noise energies of all leads at once (SIMD lanes across leads, same sums).
+        let noise = fs > 100 ? SignalQualityAssessor.noiseEnergy(highpassed: highpassed, filtered: lowpassed) : []
+        var filteredByLead: [Int: ([Float], [Float], (hf: Double, signal: Double)?)] = [:]
+        for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k], k < noise.count ? noise[k] : nil) }
         var prepared: [PreparedLead] = []
         for (index, lead) in record.leads.enumerated() {
             let raw = rawByLead[index] ?? lead.samples
             let duration = Double(raw.count) / fs
             var q: LeadQuality
             var filtered: [Float] = []
-            if let (hp, lp) = filteredByLead[index] {
+            if let (hp, lp, energy) = filteredByLead[index] {
                 filtered = lp
-                q = quality.assess(raw: raw, highpassed: hp, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit)
+                q = quality.assess(raw: raw, highpassed: hp, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit, noiseEnergy: energy)
                 if let scale = lead.millivoltsPerUnit, scale != 1 {
                     for k in 0..<filtered.count { filtered[k] *= scale }
                 }
