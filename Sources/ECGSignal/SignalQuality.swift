@@ -265,10 +265,38 @@ public struct SignalQualityAssessor: Sendable {
         let upper = Int((last * high).rounded()), lower = Int((last * low).rounded())
         // The two order statistics a full sort would put there (selection, not a sort).
         return sample.withUnsafeMutableBufferPointer { s in
-            let top = select(s, upper, in: 0, s.count - 1)
-            let bottom = lower <= upper ? select(s, lower, in: 0, upper) : select(s, lower, in: upper, s.count - 1)
+            let top = orderStatistic(s, upper), bottom = orderStatistic(s, lower)
             return top - bottom
         }
+    }
+
+    /// The `k`-th smallest value of `a` (what `a.sorted()[k]` holds): near either end by one pass that
+    /// keeps the few extreme values, elsewhere by quickselect (which reorders `a`).
+    static func orderStatistic(_ a: UnsafeMutableBufferPointer<Float>, _ k: Int) -> Float {
+        let fromTop = a.count - 1 - k
+        if k < 16 || fromTop < 16 {
+            let low = k < 16
+            let keep = (low ? k : fromTop) + 1
+            return withUnsafeTemporaryAllocation(of: Float.self, capacity: keep) { kept in
+                // kept[0..<filled] sorted: ascending (the smallest so far) or descending (the largest).
+                var filled = 0
+                for v in a {
+                    if filled == keep {
+                        guard low ? v < kept[keep - 1] : v > kept[keep - 1] else { continue }
+                        filled -= 1
+                    }
+                    var j = filled
+                    while j > 0, low ? kept[j - 1] > v : kept[j - 1] < v {
+                        kept[j] = kept[j - 1]
+                        j -= 1
+                    }
+                    kept[j] = v
+                    filled += 1
+                }
+                return kept[keep - 1]
+            }
+        }
+        return select(a, k, in: 0, a.count - 1)
     }
 
     /// The `k`-th smallest of `a[lo...hi]` (quickselect; `a` is partially reordered around it, so
