@@ -209,8 +209,8 @@ public enum Filters {
             guard let members = byLength[n] else { continue }
             var start = 0
             while start < members.count {
-                let block = Array(members[start..<min(start + 12, members.count)])
-                start += 12
+                let block = Array(members[start..<min(start + Self.blockLanes, members.count)])
+                start += Self.blockLanes
                 if block.count == 1 || n < 2 || sections.isEmpty {
                     for i in block { out[i] = filtfilt(signals[i], sections: sections, sampleRate: sampleRate) }
                     continue
@@ -222,6 +222,9 @@ public enum Filters {
         }
         return out
     }
+
+    /// Signals filtered together (at most 12).
+    static let blockLanes = 12
 
     /// Rows of the lane-interleaved buffer handled per chunk (12 lanes × 8 bytes × 256 = 24 KiB).
     static let chunkRows = 256

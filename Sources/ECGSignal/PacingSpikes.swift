@@ -57,8 +57,9 @@ public struct PacingSpikeDetector: Sendable {
         return e > returnFraction * wide
     }
 
-    /// Whether any of the eight samples from `k` might be a spike tip (`isSpikeTip`'s quick
-    /// rejection, eight at a time): a step of more than `threshold` to both neighbours `near` away.
+    /// Whether any of the eight samples from `k` might be a spike tip (`isSpikeTip`'s first
+    /// conditions, eight at a time): a step of more than `threshold` to both neighbours `near` away,
+    /// up to both or down to both.
     @inline(__always)
     func mayHoldSpikeTip(_ x: UnsafeBufferPointer<Float>, _ k: Int, near: Int, threshold: Float) -> Bool {
         guard let base = x.baseAddress else { return true }
@@ -67,8 +68,8 @@ public struct PacingSpikeDetector: Sendable {
         let before = v - raw.loadUnaligned(fromByteOffset: 4 * (k - near), as: SIMD8<Float>.self)
         let after = v - raw.loadUnaligned(fromByteOffset: 4 * (k + near), as: SIMD8<Float>.self)
         let t = SIMD8<Float>(repeating: threshold), u = SIMD8<Float>(repeating: -threshold)
-        // |d| > t exactly when d > t or d < −t (false for NaN, as abs(NaN) > t is).
-        return any(((before .> t) .| (before .< u)) .& ((after .> t) .| (after .< u)))
+        // A tip stands above both neighbours by more than t, or below both (false for NaN).
+        return any(((before .> t) .& (after .> t)) .| ((before .< u) .& (after .< u)))
     }
 
     /// The indices k in `range` (k − near ≥ 0, k + near < count) where `isSpikeTip` holds, in order.
