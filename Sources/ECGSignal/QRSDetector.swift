@@ -117,10 +117,12 @@ public struct QRSDetector: Sendable {
             cumulative.withUnsafeBufferPointer { c in
                 // Windows cut by the ends; in between every window is `width` long.
                 let interior0 = min(n, half), interior1 = max(interior0, n - width + half + 1)
-                for k in Array(0..<interior0) + Array(interior1..<n) {
-                    let a = max(0, k - half)
-                    let b = min(n, k - half + width)
-                    out[k] = Float((c[b] - c[a]) / Double(b - a))
+                for part in [0..<interior0, interior1..<n] {
+                    for k in part {
+                        let a = max(0, k - half)
+                        let b = min(n, k - half + width)
+                        out[k] = Float((c[b] - c[a]) / Double(b - a))
+                    }
                 }
                 let w = Double(width)
                 var k = interior0
