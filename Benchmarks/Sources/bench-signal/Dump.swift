@@ -80,6 +80,7 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "terminalSlope": p.delineator.terminalReturnSlope = v
         case "terminalDeviation": p.delineator.terminalDeviation = v
         case "terminalReach": p.delineator.terminalReach = v
+        case "qrsOnsetValley": p.delineator.qrsOnsetValley = v
         case "alignmentReach": p.alignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
