@@ -82,6 +82,7 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "terminalReach": p.delineator.terminalReach = v
         case "qrsOnsetValley": p.delineator.qrsOnsetValley = v
         case "alignmentReach": p.alignmentReach = v
+        case "fewLeadsAlignmentReach": p.fewLeadsAlignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
         case "consensusOnset": p.consensusLevels.onset = v
