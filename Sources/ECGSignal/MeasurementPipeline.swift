@@ -43,6 +43,11 @@ public struct MeasurementPipeline: Sendable {
     public var beatTOffsetWeight = 0.5
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
+    /// The same with fewer than three usable leads (nil = `alignmentReach`): without detections fused
+    /// over many leads the fiducial point of a low or notched QRS can land on either of its peaks
+    /// from beat to beat, and a median beat of such beats is smeared (LUDB record 83, lead II
+    /// alone: 186 ms instead of 150).
+    public var fewLeadsAlignmentReach: Double? = 0.03
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
     /// their offsets (0 = earliest to latest, 0.5 = median lead).
     public var globalQRSQuantile = 0.4
@@ -207,7 +212,7 @@ public struct MeasurementPipeline: Sendable {
             // Align every beat on the median beats' QRS (least squares over all usable leads), then
             // build the median beats from the aligned beats. Only the QRS part is needed to align.
             var beatsAligned = beats
-            let reach = Int(alignmentReach * fs), half = Int(0.06 * fs)
+            let reach = Int((usable.count < 3 ? fewLeadsAlignmentReach ?? alignmentReach : alignmentReach) * fs), half = Int(0.06 * fs)
             for p in usable {
                 templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after, only: (before - half)...(before + half))
             }

@@ -10,7 +10,10 @@ public struct PacingSpikeDetector: Sendable {
     /// The signal `returnDistance` from the spike must be back within this fraction of the height at `wideDistance`
     /// (a spike returns at once; a QRS peak keeps falling).
     public var returnFraction: Float = 0.8
-    /// Leads that must show the spike together (within ±1 sample); with fewer leads, all of them.
+    /// Leads that must show the spike together (within ±1 sample), but never more than all the
+    /// record's voltage leads but one (and at least three): a stimulus whose vector is perpendicular
+    /// to one lead does not show there, and the six limb leads, derived from two, would all show it
+    /// only if neither lead I nor lead II missed it.
     public var minimumLeads = 6
     /// At least this many spikes in the record (a single coincidence is more likely an artefact).
     public var minimumSpikes = 2
@@ -113,7 +116,8 @@ public struct PacingSpikeDetector: Sendable {
 
     /// Sample indices of the pacing spikes in `leads` (raw samples, `scales` in mV per unit; leads
     /// without a voltage scale are ignored). With three or more voltage leads a spike must appear in
-    /// `minimumLeads` of them at once; with one or two it must be recognisable by its shape alone.
+    /// `minimumLeads` of them at once (at most all but one, at least three); with one or two it must
+    /// be recognisable by its shape alone.
     public func detect(_ leads: [[Float]], scales: [Float?], sampleRate fs: Double) -> [Int] {
         let voltage = leads.indices.filter { scales[$0] != nil }
         if !voltage.isEmpty, voltage.count < 3 { return detectByShape(leads, scales: scales, voltage: voltage, sampleRate: fs) }
@@ -135,7 +139,7 @@ public struct PacingSpikeDetector: Sendable {
                 }
             }
         }
-        let needed = UInt8(min(minimumLeads, voltage.count))
+        let needed = UInt8(max(3, min(minimumLeads, voltage.count - 1)))
         var spikes: [Int] = []
         var k = 0
         while k < n {

@@ -80,7 +80,9 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "terminalSlope": p.delineator.terminalReturnSlope = v
         case "terminalDeviation": p.delineator.terminalDeviation = v
         case "terminalReach": p.delineator.terminalReach = v
+        case "qrsOnsetValley": p.delineator.qrsOnsetValley = v
         case "alignmentReach": p.alignmentReach = v
+        case "fewLeadsAlignmentReach": p.fewLeadsAlignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
         case "consensusOnset": p.consensusLevels.onset = v
