@@ -229,24 +229,23 @@ public enum Filters {
     /// Rows of the lane-interleaved buffer handled per chunk (12 lanes × 8 bytes × 256 = 24 KiB).
     static let chunkRows = 256
 
-    /// Calls `body` with pointers to the elements of every array in `arrays` (valid only inside `body`).
-    static func withElementPointers<R>(_ arrays: [[Float]], _ body: ([UnsafePointer<Float>]) -> R) -> R {
-        var pointers: [UnsafePointer<Float>] = []
+    /// Calls `body` with the element buffers of every array in `arrays` (valid only inside `body`).
+    static func withElementPointers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+        var pointers: [UnsafeBufferPointer<Float>] = []
         pointers.reserveCapacity(arrays.count)
         func nest(_ i: Int) -> R {
             guard i < arrays.count else { return body(pointers) }
             return arrays[i].withUnsafeBufferPointer { b in
-                // An empty array has no storage; any valid address will do (nothing is read).
-                pointers.append(b.baseAddress ?? UnsafePointer(bitPattern: MemoryLayout<Float>.alignment)!)
+                pointers.append(b)
                 return nest(i + 1)
             }
         }
         return nest(0)
     }
 
-    /// `count` new arrays of `length` elements each, which `body` must initialise through the pointers.
-    static func makeArrays(_ count: Int, length: Int, _ body: ([UnsafeMutablePointer<Float>]) -> Void) -> [[Float]] {
-        var pointers: [UnsafeMutablePointer<Float>] = []
+    /// `count` new arrays of `length` elements each, which `body` must initialise through the buffers.
+    static func makeArrays(_ count: Int, length: Int, _ body: ([UnsafeMutableBufferPointer<Float>]) -> Void) -> [[Float]] {
+        var pointers: [UnsafeMutableBufferPointer<Float>] = []
         var arrays: [[Float]] = []
         func nest(_ i: Int) {
             guard i < count else {
@@ -254,7 +253,7 @@ public enum Filters {
                 return
             }
             let array = [Float](unsafeUninitializedCapacity: length) { b, initialized in
-                if let base = b.baseAddress { pointers.append(base) }
+                pointers.append(b)
                 nest(i + 1)
                 initialized = length
             }
