@@ -60,6 +60,36 @@ public struct PacingSpikeDetector: Sendable {
         return e > returnFraction * wide
     }
 
+    /// Whether any of the eight samples from `k` might be a spike tip (`isSpikeTip`'s first
+    /// conditions, eight at a time): a step of more than `threshold` to both neighbours `near` away,
+    /// up to both or down to both.
+    @inline(__always)
+    func mayHoldSpikeTip(_ x: UnsafeBufferPointer<Float>, _ k: Int, near: Int, threshold: Float) -> Bool {
+        guard let base = x.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
+        let before = v - raw.loadUnaligned(fromByteOffset: 4 * (k - near), as: SIMD8<Float>.self)
+        let after = v - raw.loadUnaligned(fromByteOffset: 4 * (k + near), as: SIMD8<Float>.self)
+        let t = SIMD8<Float>(repeating: threshold), u = SIMD8<Float>(repeating: -threshold)
+        // A tip stands above both neighbours by more than t, or below both (false for NaN).
+        return any(((before .> t) .& (after .> t)) .| ((before .< u) .& (after .< u)))
+    }
+
+    /// The indices k in `range` (k − near ≥ 0, k + near < count) where `isSpikeTip` holds, in order.
+    @inline(__always)
+    func forEachSpikeTip(_ x: UnsafeBufferPointer<Float>, in range: Range<Int>, near: Int, far: Int, threshold: Float, _ body: (Int) -> Void) {
+        var k = range.lowerBound
+        while k < range.upperBound {
+            let stop = min(range.upperBound, k + 8)
+            if stop - k == 8, !mayHoldSpikeTip(x, k, near: near, threshold: threshold) {
+                k = stop
+                continue
+            }
+            for j in k..<stop where isSpikeTip(x, j, near: near, far: far, threshold: threshold) { body(j) }
+            k = stop
+        }
+    }
+
     /// Spikes recognised by their shape in one or two leads (see `singleLeadHeight`).
     func detectByShape(_ leads: [[Float]], scales: [Float?], voltage: [Int], sampleRate fs: Double) -> [Int] {
         guard fs >= singleLeadMinimumRate * 0.999, let n = voltage.map({ leads[$0].count }).min() else { return [] }
@@ -70,7 +100,7 @@ public struct PacingSpikeDetector: Sendable {
         for j in voltage {
             let threshold = singleLeadHeight / (scales[j] ?? 1)
             leads[j].withUnsafeBufferPointer { x in
-                for k in near..<(n - near) where isSpikeTip(x, k, near: step, far: near, threshold: threshold) { flagged.append(k) }
+                forEachSpikeTip(x, in: near..<(n - near), near: step, far: near, threshold: threshold) { flagged.append($0) }
             }
         }
         flagged.sort()
@@ -101,8 +131,7 @@ public struct PacingSpikeDetector: Sendable {
             var lastFlagged = -2
             x.withUnsafeBufferPointer { x in
                 count.withUnsafeMutableBufferPointer { count in
-                    for k in far..<(n - far) {
-                        guard isSpikeTip(x, k, near: near, far: far, threshold: threshold) else { continue }
+                    forEachSpikeTip(x, in: far..<(n - far), near: near, far: far, threshold: threshold) { k in
                         // Count each lead once per ±1 sample.
                         for j in max(lastFlagged + 2, k - 1)...(k + 1) { count[j] &+= 1 }
                         lastFlagged = k

@@ -70,6 +70,14 @@ func threadCPUSeconds() -> Double {
     return (Double(passes * inputs.count) / cpu, Double(passes * inputs.count) / wallSeconds)
 }
 
+// bench-signal DATA_ROOT --profile SECONDS [II]: only the timed 12-lead (or lead II) passes, for a profiler.
+if arguments.count > 3, arguments[2] == "--profile", let seconds = Double(arguments[3]) {
+    let inputs = arguments.count > 4 && arguments[4] == "II" ? records.map { $0.keeping([.ii]) } : records
+    let r = rate(inputs, seconds: seconds)
+    print(String(format: "%.0f records per CPU-second (%.3f ms CPU per record)", r.cpu, 1000 / r.cpu))
+    exit(0)
+}
+
 // Warm-up, then timed passes (single thread).
 _ = records.prefix(10).map(timedPipeline.measure)
 let full = rate(records, seconds: 3)
