@@ -37,6 +37,10 @@ public struct TemplateDelineation: Sendable, Hashable {
     /// The largest deviation from `baseline` in the T-wave search window (template units), nil when
     /// there is no such window. Small = a flat or low T wave whose own end is unreliable.
     public var tWaveSize: Float?
+    /// The end of a terminal T phase of opposite polarity that follows the first phase without an
+    /// isoelectric gap (a biphasic T wave; see `Delineator.terminalTPhase`), shift included, when one
+    /// qualifies; `tOffset` is the end of the first phase. Nil otherwise.
+    public var terminalTOffset: Int?
 
     /// An empty delineation.
     public init() {}
@@ -85,6 +89,20 @@ public struct Delineator: Sendable {
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
+    /// Biphasic T waves (minus–plus or plus–minus): after the first phase's end, a deflection of the
+    /// opposite polarity whose extreme lies within `terminalTGap` ms of that end (no isoelectric gap,
+    /// unlike a U wave), whose size (against the level where it ends) is at least `terminalTPhase` ×
+    /// the first phase's, at least `terminalTMinimum` (template units) and which ends (area indicator,
+    /// `terminalTWindow` ms) within `terminalTReach` ms, with a QT (from the QRS onset) whose Bazett
+    /// correction stays below `terminalTMaximumQTc` ms, is kept as `terminalTOffset`. 0 = off.
+    public var terminalTPhase: Double = 0
+    public var terminalTGap: Double = 40
+    public var terminalTMinimum: Double = 0.01
+    public var terminalTWindow: Double = 60
+    public var terminalTReach: Double = 150
+    public var terminalTMaximumQTc: Double = 500
+    /// Whether a qualifying terminal phase ends the lead's T wave by itself (without the multi-lead check).
+    public var terminalTAlone = false
     /// A delineator with the default (calibrated) settings.
     public init() {}
 
@@ -208,10 +226,35 @@ public struct Delineator: Sendable {
                 if let offset = Self.areaArgmax(x, from: pk, to: endLimit, window: w, forward: false, sign: sign), offset > pk {
                     result.tPeak = pk
                     result.tOffset = min(n - 1, offset + ms(tOffsetShift))
+                    if terminalTPhase > 0, let end = terminalTPhaseEnd(x, peak: pk, firstEnd: offset, sign: sign, qrsOnset: qrsOn, sampleRate: fs, rr: rr, fiducial: c) {
+                        result.terminalTOffset = min(n - 1, end + ms(tOffsetShift))
+                        if terminalTAlone, let t = result.terminalTOffset { result.tOffset = t }
+                    }
                 }
             }
         }
         return result
+    }
+
+    /// The end of a terminal T phase of opposite polarity after the first phase's end `firstEnd`
+    /// (see `terminalTPhase`), or nil when there is none that qualifies.
+    func terminalTPhaseEnd(_ x: [Float], peak pk: Int, firstEnd: Int, sign: Float, qrsOnset: Int, sampleRate fs: Double, rr: Int, fiducial c: Int) -> Int? {
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        let n = x.count
+        let limit = min(n - 1, firstEnd + ms(terminalTReach), c + Int(Double(rr) * 0.8))
+        guard limit > firstEnd + ms(20),
+            let end = Self.areaArgmax(x, from: firstEnd + 1, to: limit, window: max(2, ms(terminalTWindow)), forward: false, sign: -sign),
+            end > firstEnd + ms(20)
+        else { return nil }
+        var extreme = firstEnd
+        for k in firstEnd...end where -sign * x[k] > -sign * x[extreme] { extreme = k }
+        guard extreme - firstEnd <= ms(terminalTGap), extreme < end else { return nil }
+        let level = x[end]
+        let terminal = -sign * (x[extreme] - level), first = sign * (x[pk] - level)
+        guard first > 0, terminal >= Float(terminalTMinimum), terminal >= Float(terminalTPhase) * first else { return nil }
+        let qt = Double(end - qrsOnset) / fs, rrSeconds = Double(rr) / fs
+        guard rrSeconds > 0, qt / rrSeconds.squareRoot() * 1000 <= terminalTMaximumQTc else { return nil }
+        return end
     }
 
     /// The T offset of a lead whose T wave is too low for its own end to be trusted, near `center`
