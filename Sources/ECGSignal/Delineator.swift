@@ -37,10 +37,6 @@ public struct TemplateDelineation: Sendable, Hashable {
     /// The largest deviation from `baseline` in the T-wave search window (template units), nil when
     /// there is no such window. Small = a flat or low T wave whose own end is unreliable.
     public var tWaveSize: Float?
-    /// The end of a terminal T phase of opposite polarity that follows the first phase without an
-    /// isoelectric gap (a biphasic T wave; see `Delineator.terminalTPhase`), shift included, when one
-    /// qualifies; `tOffset` is the end of the first phase. Nil otherwise.
-    public var terminalTOffset: Int?
 
     /// An empty delineation.
     public init() {}
@@ -89,20 +85,22 @@ public struct Delineator: Sendable {
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
-    /// Biphasic T waves (minus–plus or plus–minus): after the first phase's end, a deflection of the
-    /// opposite polarity whose extreme lies within `terminalTGap` ms of that end (no isoelectric gap,
-    /// unlike a U wave), whose size (against the level where it ends) is at least `terminalTPhase` ×
-    /// the first phase's, at least `terminalTMinimum` (template units) and which ends (area indicator,
-    /// `terminalTWindow` ms) within `terminalTReach` ms, with a QT (from the QRS onset) whose Bazett
-    /// correction stays below `terminalTMaximumQTc` ms, is kept as `terminalTOffset`. 0 = off.
-    public var terminalTPhase: Double = 0
+    /// Biphasic T waves (minus–plus or plus–minus), which experts end after the low terminal phase:
+    /// after the first phase's end, a deflection of the opposite polarity whose extreme lies within
+    /// `terminalTGap` ms of that end (no isoelectric gap, unlike a U wave), whose size against the
+    /// level where it ends is at least `terminalTPhase` × the first phase's and at least
+    /// `terminalTMinimum` (template units), which ends (area indicator over `terminalTWindow` ms)
+    /// within `terminalTReach` ms of the first phase's end and within `terminalTDuration` ms of its
+    /// own extreme (a slow decay after an overshoot is not a phase), and with which the QT from the
+    /// QRS onset stays physiological (Bazett QTc ≤ `terminalTMaximumQTc` ms; a U wave or noise
+    /// followed too far does not), ends the T wave. 0 = off.
+    public var terminalTPhase: Double = 0.25
     public var terminalTGap: Double = 40
     public var terminalTMinimum: Double = 0.01
-    public var terminalTWindow: Double = 60
+    public var terminalTWindow: Double = 90
     public var terminalTReach: Double = 150
+    public var terminalTDuration: Double = 90
     public var terminalTMaximumQTc: Double = 500
-    /// Whether a qualifying terminal phase ends the lead's T wave by itself (without the multi-lead check).
-    public var terminalTAlone = false
     /// A delineator with the default (calibrated) settings.
     public init() {}
 
@@ -227,8 +225,7 @@ public struct Delineator: Sendable {
                     result.tPeak = pk
                     result.tOffset = min(n - 1, offset + ms(tOffsetShift))
                     if terminalTPhase > 0, let end = terminalTPhaseEnd(x, peak: pk, firstEnd: offset, sign: sign, qrsOnset: qrsOn, sampleRate: fs, rr: rr, fiducial: c) {
-                        result.terminalTOffset = min(n - 1, end + ms(tOffsetShift))
-                        if terminalTAlone, let t = result.terminalTOffset { result.tOffset = t }
+                        result.tOffset = min(n - 1, end + ms(tOffsetShift))
                     }
                 }
             }
@@ -248,7 +245,7 @@ public struct Delineator: Sendable {
         else { return nil }
         var extreme = firstEnd
         for k in firstEnd...end where -sign * x[k] > -sign * x[extreme] { extreme = k }
-        guard extreme - firstEnd <= ms(terminalTGap), extreme < end else { return nil }
+        guard extreme - firstEnd <= ms(terminalTGap), extreme < end, end - extreme <= ms(terminalTDuration) else { return nil }
         let level = x[end]
         let terminal = -sign * (x[extreme] - level), first = sign * (x[pk] - level)
         guard first > 0, terminal >= Float(terminalTMinimum), terminal >= Float(terminalTPhase) * first else { return nil }

@@ -106,7 +106,7 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "terminalTWindow": p.delineator.terminalTWindow = v
         case "terminalTReach": p.delineator.terminalTReach = v
         case "terminalTMaximumQTc": p.delineator.terminalTMaximumQTc = v
-        case "terminalTAlone": p.delineator.terminalTAlone = v > 0
+        case "terminalTDuration": p.delineator.terminalTDuration = v
         case "tOffsetShift": p.delineator.tOffsetShift = v
         case "qrsOnsetShift": p.delineator.qrsOnsetShift = v
         case "qrsOffsetShift": p.delineator.qrsOffsetShift = v
