@@ -64,26 +64,27 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         }
         print(total.table(title: "kmerl delineation, LUDB 1-100, all 12 leads, 150 ms matching window"))
         // The T settings were tuned on all 100 records (no other annotated delineation data): the T
-        // offset on each half shows how much the 25 ms figure depends on that. Reached: 22.9 ms on
-        // 1-50, 26.7 on 51-100 (above the target); `Benchmarks/signal.sh` prints the same and, for
+        // offset on each half shows how much the 25 ms figure depends on that. Reached: 22.6 ms on
+        // 1-50, 25.1 on 51-100 (above the target; 22.9 and 26.7 before biphasic T waves were ended
+        // after their terminal phase); `Benchmarks/signal.sh` prints the same and, for
         // each T constant, the value chosen on one half scored on the other.
         let tHalves = halves.map { $0.statistics[4].standardDeviation }
         print(String(format: "T offset SD, records 1-50: %.2f ms, 51-100: %.2f ms", tHalves[0], tHalves[1]))
-        #expect(tHalves[0] <= 23.0, "T offset SD on 1-50: \(tHalves[0])")
-        #expect(tHalves[1] <= 26.8, "T offset SD on 51-100: \(tHalves[1])")
+        #expect(tHalves[0] <= 22.6, "T offset SD on 1-50: \(tHalves[0])")
+        #expect(tHalves[1] <= 25.2, "T offset SD on 51-100: \(tHalves[1])")
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
         // their own median beats; pacemaker spikes removed; QRS boundaries where the signal has
         // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre; low T waves ended
-        // near that centre, clear ones per beat; QRS onset at a slope valley before a slow wave):
+        // near that centre, clear ones per beat; biphasic T waves ended after their terminal phase; QRS
+        // onset at a slope valley before a slow wave):
         // QRS on 1.8 ± 10.44, QRS off −0.4 ± 11.87,
-        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.8 ± 24.99 ms (99.8 % matched) — all met, the
-        // T offset SD only just.
+        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −1.7 ± 23.95 ms (99.8 % matched) — all met.
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 25.0),
+            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 24.0),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])

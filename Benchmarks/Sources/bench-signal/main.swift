@@ -192,6 +192,10 @@ do {
         ("deviationLimits.tOffset (ms)", pipeline.deviationLimits.tOffset ?? 0, [5, 10, 15, 20, 25, 35], { $0.deviationLimits.tOffset = $1 }),
         ("lowTWave (mV)", pipeline.lowTWave, [0, 0.05, 0.1, 0.15, 0.2], { $0.lowTWave = $1 }),
         ("beatTOffsetWeight", pipeline.beatTOffsetWeight, [0, 0.25, 0.5, 0.75, 1], { $0.beatTOffsetWeight = $1 }),
+        ("Delineator.terminalTPhase", pipeline.delineator.terminalTPhase, [0, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5], { $0.delineator.terminalTPhase = $1 }),
+        ("Delineator.terminalTDuration (ms)", pipeline.delineator.terminalTDuration, [50, 70, 90, 110, 130], { $0.delineator.terminalTDuration = $1 }),
+        ("Delineator.terminalTWindow (ms)", pipeline.delineator.terminalTWindow, [40, 60, 90, 110, 130], { $0.delineator.terminalTWindow = $1 }),
+        ("Delineator.terminalTMaximumQTc (ms)", pipeline.delineator.terminalTMaximumQTc, [460, 480, 500, 520, 560], { $0.delineator.terminalTMaximumQTc = $1 }),
     ]
     for constant in constants {
         let grid = constant.values.map { v -> (value: Double, sd: [(all: Double, ii: Double)]) in
