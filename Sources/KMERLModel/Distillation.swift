@@ -24,10 +24,21 @@ public struct ModelEnsemble: Sendable {
     /// The members (at least one).
     public let models: [KMERLEncoderModel]
 
-    /// An ensemble; throws for an empty list.
+    /// An ensemble; throws for an empty list or members that prepare leads differently (another
+    /// sample rate or length: they could not score the same prepared samples). The architectures
+    /// may differ otherwise.
     public init(models: [KMERLEncoderModel]) throws {
-        guard !models.isEmpty else { throw ModelError.format("an ensemble needs at least one model") }
+        guard let first = models.first else { throw ModelError.format("an ensemble needs at least one model") }
+        for m in models where !Self.samePreprocessing(m.configuration, first.configuration) {
+            throw ModelError.architecture(
+                "\(m.version) expects \(m.configuration.length) samples at \(m.configuration.sampleRate) Hz, \(first.version) \(first.configuration.length) at \(first.configuration.sampleRate) Hz: they cannot form an ensemble")
+        }
         self.models = models
+    }
+
+    /// Whether two architectures prepare a record's leads identically (sample rate and length).
+    public static func samePreprocessing(_ a: EncoderConfiguration, _ b: EncoderConfiguration) -> Bool {
+        a.sampleRate == b.sampleRate && a.length == b.length
     }
 
     /// The members' version hashes joined with "+" (names the ensemble in reports and model cards).

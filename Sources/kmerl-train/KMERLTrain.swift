@@ -172,6 +172,9 @@ struct Fit: AsyncParsableCommand {
         guard teacherWeight >= 0 && teacherWeight <= 1 else { throw ValidationError("--teacher-weight must lie in 0…1, not \(teacherWeight)") }
         // Teachers are loaded (and refused if broken) before the corpus.
         let teachers = try teacherPaths.map { try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: $0)) }
+        for (path, t) in zip(teacherPaths, teachers) where !ModelEnsemble.samePreprocessing(t.configuration, config) {
+            throw ValidationError("--teacher \(path): expects \(t.configuration.length) samples at \(t.configuration.sampleRate) Hz, the student \(config.length) at \(config.sampleRate) Hz")
+        }
         let excluded = Set(excludeFolds.split(separator: ",").compactMap { Int(String($0).trimmingWhitespace()) })
         guard !excluded.contains(validationFold) else { throw ValidationError("--exclude-folds must not contain the validation fold \(validationFold)") }
         let corpusData = try await corpus.load(configuration: config)
@@ -270,8 +273,8 @@ struct Evaluate: AsyncParsableCommand {
         guard !paths.isEmpty else { throw ValidationError("--model needs at least one file") }
         let members = try paths.map { try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: $0)) }
         let m = members[0]
-        for (path, other) in zip(paths, members) where other.configuration != m.configuration {
-            throw ValidationError("\(path): another architecture than \(paths[0]); an ensemble's members must share the preprocessing")
+        for (path, other) in zip(paths, members) where !ModelEnsemble.samePreprocessing(other.configuration, m.configuration) {
+            throw ValidationError("\(path): another sample rate or length than \(paths[0]); an ensemble's members must prepare records alike")
         }
         let ensemble = try ModelEnsemble(models: members)
         let corpusData = try await corpus.load(configuration: m.configuration)

@@ -111,6 +111,13 @@ import Testing
         let model = try DefaultModelTests.model()
         let (samples, labels, entities) = try Self.samples(model, count: 24)
         #expect(throws: ModelError.self) { try ModelEnsemble(models: []) }
+        // Members must prepare records alike; another architecture with the same preprocessing may join.
+        var shorter = model.configuration
+        shorter.length = 500
+        #expect(throws: ModelError.self) { try ModelEnsemble(models: [model, try KMERLEncoderModel.untrained(configuration: shorter)]) }
+        var deeper = model.configuration
+        deeper.layers = 2
+        #expect(try ModelEnsemble(models: [model, try KMERLEncoderModel.untrained(configuration: deeper)]).models.count == 2)
         let ensemble = try ModelEnsemble(models: [model, model])
         #expect(ensemble.version == model.version + "+" + model.version)
         let superclasses = Set(PTBXLLabels.superclasses.map(\.id))
