@@ -334,6 +334,29 @@ public struct Delineator: Sendable {
         return end
     }
 
+    /// The mean slope envelope over the `window` ms after index `k` of template `x` (fiducial at
+    /// `c`), as a fraction of the maximal QRS slope (within ± 60 ms of `c`); nil when out of range.
+    /// Small after a sharp J point where the signal settles into a flat ST segment; large where
+    /// the S wave runs on into a steep ST segment and the QRS end is ill-defined.
+    public func slopeAfter(_ x: [Float], at k: Int, fiducial c: Int, window: Double, sampleRate fs: Double) -> Double? {
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        let n = x.count
+        let core0 = max(1, c - ms(60)), core1 = min(n - 2, c + ms(60)), end = k + ms(window)
+        guard n > 8, fs > 0, core0 < core1, k >= 1, end <= n - 2 else { return nil }
+        var a = [Float](repeating: 0, count: n)
+        for j in 1..<(n - 1) { a[j] = abs(x[j + 1] - x[j - 1]) * 0.5 }
+        a[0] = a[1]
+        a[n - 1] = a[n - 2]
+        let sw = max(1, ms(slopeSmoothing))
+        if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
+        var smax: Float = 0
+        for j in core0...core1 { smax = max(smax, a[j]) }
+        guard smax > 0 else { return nil }
+        var sum: Float = 0
+        for j in k...end { sum += a[j] }
+        return Double(sum / Float(end - k + 1) / smax)
+    }
+
     /// QRS onset and offset (template indices) from the mean of the leads' normalised slope
     /// envelopes: where fewer than `onsetLevel` / `offsetLevel` (fraction of the leads' maximal
     /// QRS slopes, on average) remain active. A multi-lead consensus that does not depend on any

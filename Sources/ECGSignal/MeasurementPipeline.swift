@@ -51,6 +51,15 @@ public struct MeasurementPipeline: Sendable {
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
     /// their offsets (0 = earliest to latest, 0.5 = median lead).
     public var globalQRSQuantile = 0.4
+    /// With exactly two leads the global QRS offset is the later lead's, unless that lead's end is
+    /// ill-defined: its S wave runs on into an ST segment still sloping at least `twoLeadOffsetSlope`
+    /// × its maximal QRS slope (mean over the 20 ms after its end, `Delineator.slopeAfter`) and at
+    /// least `twoLeadOffsetRatio` × as steeply as after the other lead's end, which then settles
+    /// into a flat ST segment at a sharp J point: the QRS then ends at that other lead's end
+    /// (LUDB record 99, I+II: lead I's end 13 ms after the experts' on an ST segment rising at
+    /// 4 % of the QRS slope; lead II's 0.9 %). 0 = off.
+    public var twoLeadOffsetSlope = 0.03
+    public var twoLeadOffsetRatio = 3.5
     /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
     public var keepMedianBeats = false
     /// Levels of the multi-lead QRS consensus (`Delineator.consensusQRS`) used as the centre that
@@ -307,6 +316,7 @@ public struct MeasurementPipeline: Sendable {
         var global = WaveBoundaries()
         global.qrsOnset = Self.quantile(all.compactMap(\.qrsOnset), globalQRSQuantile)
         global.qrsOffset = Self.quantile(all.compactMap(\.qrsOffset), 1 - globalQRSQuantile)
+        if let off = twoLeadQRSOffset(usable, boundaries: result.leads, templates: templates, fiducial: before, sampleRate: fs) { global.qrsOffset = off }
         let pOnsets = all.compactMap(\.pOnset)
         if pOnsets.count * 2 >= all.count, !pOnsets.isEmpty {
             global.pOnset = Self.robustLow(pOnsets)
@@ -394,6 +404,23 @@ public struct MeasurementPipeline: Sendable {
             out[p.index] = (d.baseline, off)
         }
         return out
+    }
+
+    /// The global QRS offset (ms) of a two-lead record whose later-ending lead has an ill-defined
+    /// end (see `twoLeadOffsetSlope`): the other lead's offset; nil otherwise.
+    func twoLeadQRSOffset(_ usable: [PreparedLead], boundaries leads: [LeadMeasurements], templates: [Int: [Float]], fiducial before: Int, sampleRate fs: Double) -> Double? {
+        guard twoLeadOffsetSlope > 0, usable.count == 2 else { return nil }
+        var ends: [(offset: Double, slope: Double)] = []
+        for p in usable {
+            guard let off = leads[p.index].boundaries?.qrsOffset, let x = templates[p.index] else { return nil }
+            let k = before + Int((off * fs / 1000).rounded())
+            guard let slope = delineator.slopeAfter(x, at: k, fiducial: before, window: 20, sampleRate: fs) else { return nil }
+            ends.append((off, slope))
+        }
+        ends.sort { $0.offset < $1.offset }
+        let earlier = ends[0], later = ends[1]
+        guard later.offset > earlier.offset, later.slope >= twoLeadOffsetSlope, later.slope >= twoLeadOffsetRatio * earlier.slope else { return nil }
+        return earlier.offset
     }
 
     func consensusBoundaries(

@@ -274,17 +274,18 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
-        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 71 agree, 24 exceptions with the reason printed, 5 kmerl
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 72 agree, 24 exceptions with the reason printed, 4 kmerl
         // misses: 3 paced records (45, 93, 95: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets), record 83 (atrial fibrillation, complete LBBB, polymorphic
+        // experts' from some subsets) and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
         // its beats' fiducial points had landed on either trough of the low notched QRS; in I+II a
-        // fibrillation wave before lead I's QRS is still taken into it) and record 99 (I+II 94 ms, the
-        // others 78–84: lead I's QRS end 40 ms after the fiducial, the experts' 27 — its S wave
-        // returns into an ST segment rising as steeply as 5 % of the QRS slope; lead II alone ends
-        // the onset at the nadir of a slow q wave, 8 ms after the experts). Records 12 and 90 no longer miss since the
+        // fibrillation wave before lead I's QRS is still taken into it). Record 99 no longer misses
+        // (I+II 86 ms, was 94; the others 78–84) since with two leads an ill-defined end of the later
+        // lead gives way to the other's (`MeasurementPipeline.twoLeadOffsetSlope`): lead I's S wave
+        // returns into an ST segment still rising at 4 % of its QRS slope, 13 ms after the experts' end,
+        // while lead II settles flat (0.9 %). Records 12 and 90 no longer miss since the
         // QRS onset stops at a valley of the slope before it (`Delineator.qrsOnsetValley`): the
         // slow end of the P wave in low-amplitude limb leads had been taken into the QRS (record 12,
         // limb leads 114 ms, now 94). Records 8, 34 and 74 (paced) no longer miss: their
@@ -292,9 +293,9 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
         // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
         #expect(hrProblems.isEmpty, "\(hrProblems)")
-        #expect(agreed >= 71, "\(agreed) records agree")
+        #expect(agreed >= 72, "\(agreed) records agree")
         let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
-        #expect(missed == ["record 45", "record 83", "record 93", "record 95", "record 99"], "\(misses)")
+        #expect(missed == ["record 45", "record 83", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
