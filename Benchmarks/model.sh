@@ -60,8 +60,8 @@ PY
 echo
 echo "== quality: kmerl evaluate vs PyTorch supervised CNN with random lead masking (fold 9)"
 (cd "$root" && swift build -c release --product kmerl-train >/dev/null)
-"$root/.build/release/kmerl-train" evaluate --model "$model" --records "$data/ptbxl/records100" --fold 9 --json > "$out/eval.json"
-python3 "$here/model_baseline.py" --data "$data/ptbxl" --epochs "${BASELINE_EPOCHS:-40}" --json "$out/baseline.json" > /dev/null
+"$root/.build/release/kmerl-train" evaluate --model "$model" --records "$data/ptbxl/records100" --fold 9 --json --scores "$out/kmerl-scores.csv" > "$out/eval.json"
+python3 "$here/model_baseline.py" --data "$data/ptbxl" --epochs "${BASELINE_EPOCHS:-40}" --json "$out/baseline.json" --scores "$out/cnn-scores.csv" > /dev/null
 python3 - "$out/eval.json" "$out/baseline.json" <<'PY'
 import json, sys
 k = json.load(open(sys.argv[1]))
@@ -73,3 +73,6 @@ for r in k["leadSets"]:
     print(f"{r['name']:14s} {kk:7.3f} {bb:7.3f} {kk - bb:+7.3f}   {r['subclassMacroAUROC']:.3f}            {zs}")
 print(f"CNN: {b['parameters']} parameters, trained in {b['train_seconds']:.0f} s, {b['cnn_records_per_s']:.0f} records/s")
 PY
+echo
+echo "== paired bootstrap over the fold-9 records: how large a kmerl - CNN difference these records can resolve"
+python3 "$here/model_compare.py" "$out/kmerl-scores.csv" "$out/cnn-scores.csv"

@@ -54,7 +54,7 @@ def load(data):
     with open(os.path.join(data, "ptbxl_database.csv")) as f:
         for row in csv.DictReader(f):
             meta[int(row["ecg_id"])] = row
-    X, Y, folds = [], [], []
+    X, Y, folds, ids = [], [], [], []
     root = os.path.join(data, "records100")
     for d, _, files in sorted(os.walk(root)):
         for fn in sorted(files):
@@ -71,7 +71,8 @@ def load(data):
             X.append(read_record(os.path.join(d, fn)))
             Y.append(y)
             folds.append(int(meta[eid]["strat_fold"]))
-    return np.stack(X), np.stack(Y), np.array(folds)
+            ids.append(eid)
+    return np.stack(X), np.stack(Y), np.array(folds), np.array(ids)
 
 
 class CNN(nn.Module):
@@ -197,6 +198,8 @@ def main():
     ap.add_argument("--epochs", type=int, default=40)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json")
+    ap.add_argument("--scores", help="also write every evaluated record's superclass scores and labels per lead set to this CSV "
+                    "(lead_set, ecg_id, one score per superclass, then y_ + superclass) for paired comparisons (model_compare.py)")
     ap.add_argument("--eval-fold", type=int, default=9, choices=[8, 9],
                     help="9: train folds 1-8, evaluate fold 9; 8: train folds 1-7, evaluate fold 8 (fold 9 unseen)")
     ap.add_argument("--kmerl-forward", action="store_true", help="only time kmerl's architecture in PyTorch")
@@ -216,7 +219,7 @@ def main():
             out["kmerl_arch_torch_per_lead_records_per_cpu_s"] = cpu
         print(json.dumps(out))
         return
-    X, Y, folds = load(args.data)
+    X, Y, folds, ids = load(args.data)
     tr, va = (folds < args.eval_fold), (folds == args.eval_fold)
     Xtr, Ytr, Xva, Yva = torch.tensor(X[tr]), torch.tensor(Y[tr]), torch.tensor(X[va]), Y[va]
     model = CNN()
@@ -243,12 +246,21 @@ def main():
     train_s = time.perf_counter() - t0
     model.eval()
     results = {}
+    rows = []
     with torch.no_grad():
         for name, leads in LEAD_SETS:
             mask = torch.zeros(1, 12, 1)
             mask[0, leads] = 1
             s = torch.sigmoid(model(Xva * mask)).numpy()
             results[name] = float(np.nanmean([auroc(s[:, k], Yva[:, k]) for k in range(5)]))
+            rows += [[name, str(i)] + [repr(float(v)) for v in s[r]] + [str(int(v)) for v in Yva[r]] for r, i in enumerate(ids[va])]
+    if args.scores:
+        tmp = args.scores + ".tmp"
+        with open(tmp, "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["lead_set", "ecg_id"] + SUPER + ["y_" + c for c in SUPER])
+            w.writerows(rows)
+        os.replace(tmp, args.scores)
     out = {"parameters": nparams, "seed": args.seed, "eval_fold": args.eval_fold, "train_seconds": train_s, "superclass_macro_auroc": results,
            "cnn_records_per_s": time_forward(model, batch=256, reps=5)[0]}
     print(json.dumps(out, indent=1))

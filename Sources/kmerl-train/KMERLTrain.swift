@@ -268,6 +268,9 @@ struct Evaluate: AsyncParsableCommand {
     @Flag(help: "Print JSON instead of a table.")
     var json = false
 
+    @Option(help: "Also write every record's superclass scores per lead set to this CSV (lead_set, ecg_id, then one raw logit per superclass; for an ensemble the mean), for paired comparisons with another model on the same records (Benchmarks/model_compare.py).")
+    var scores: String?
+
     func run() async throws {
         let paths = model.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
         guard !paths.isEmpty else { throw ValidationError("--model needs at least one file") }
@@ -281,11 +284,23 @@ struct Evaluate: AsyncParsableCommand {
         let (_, val, labels) = corpusData.split(validationFold: fold)
         guard !val.isEmpty else { throw ValidationError("no records of fold \(fold) under \(corpus.records)") }
         var results: [LeadSetEvaluation] = []
+        let superIDs = corpusData.superclasses.sorted()
+        let superColumns = superIDs.compactMap { id in corpusData.entities.firstIndex { $0.id == id } }
+        var scoreRows = ["lead_set,ecg_id," + superIDs.joined(separator: ",")]
         for (name, leads) in LeadSets.evaluation {
+            let logits = await ensemble.logits(samples: val, leads: leads, concepts: corpusData.entities)
             results.append(
-                await ensemble.evaluate(
-                    name: name, samples: val, labels: labels, leads: leads, concepts: corpusData.entities, superclasses: corpusData.superclasses,
+                Evaluator.evaluation(
+                    name: name, logits: logits, labels: labels, leads: leads, concepts: corpusData.entities, superclasses: corpusData.superclasses,
                     subclasses: corpusData.subclasses))
+            for (sample, row) in zip(val, logits) {
+                scoreRows.append((["\"\(name)\"", sample.id] + superColumns.map { String(row[$0]) }).joined(separator: ","))
+            }
+        }
+        if let scores {
+            do {
+                try Data((scoreRows.joined(separator: "\n") + "\n").utf8).write(to: URL(fileURLWithPath: scores), options: .atomic)
+            } catch { throw ValidationError("cannot write the scores to \(scores): \(error.localizedDescription)") }
         }
         if json {
             let enc = JSONEncoder()
