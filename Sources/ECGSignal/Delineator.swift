@@ -85,6 +85,22 @@ public struct Delineator: Sendable {
     /// Area-indicator windows, ms.
     public var pWindow: Double = 55
     public var tWindow: Double = 110
+    /// Biphasic T waves (minus–plus or plus–minus), which experts end after the low terminal phase:
+    /// after the first phase's end, a deflection of the opposite polarity whose extreme lies within
+    /// `terminalTGap` ms of that end (no isoelectric gap, unlike a U wave), whose size against the
+    /// level where it ends is at least `terminalTPhase` × the first phase's and at least
+    /// `terminalTMinimum` (template units), which ends (area indicator over `terminalTWindow` ms)
+    /// within `terminalTReach` ms of the first phase's end and within `terminalTDuration` ms of its
+    /// own extreme (a slow decay after an overshoot is not a phase), and with which the QT from the
+    /// QRS onset stays physiological (Bazett QTc ≤ `terminalTMaximumQTc` ms; a U wave or noise
+    /// followed too far does not), ends the T wave. 0 = off.
+    public var terminalTPhase: Double = 0.25
+    public var terminalTGap: Double = 40
+    public var terminalTMinimum: Double = 0.01
+    public var terminalTWindow: Double = 90
+    public var terminalTReach: Double = 150
+    public var terminalTDuration: Double = 90
+    public var terminalTMaximumQTc: Double = 500
     /// A delineator with the default (calibrated) settings.
     public init() {}
 
@@ -208,10 +224,34 @@ public struct Delineator: Sendable {
                 if let offset = Self.areaArgmax(x, from: pk, to: endLimit, window: w, forward: false, sign: sign), offset > pk {
                     result.tPeak = pk
                     result.tOffset = min(n - 1, offset + ms(tOffsetShift))
+                    if terminalTPhase > 0, let end = terminalTPhaseEnd(x, peak: pk, firstEnd: offset, sign: sign, qrsOnset: qrsOn, sampleRate: fs, rr: rr, fiducial: c) {
+                        result.tOffset = min(n - 1, end + ms(tOffsetShift))
+                    }
                 }
             }
         }
         return result
+    }
+
+    /// The end of a terminal T phase of opposite polarity after the first phase's end `firstEnd`
+    /// (see `terminalTPhase`), or nil when there is none that qualifies.
+    func terminalTPhaseEnd(_ x: [Float], peak pk: Int, firstEnd: Int, sign: Float, qrsOnset: Int, sampleRate fs: Double, rr: Int, fiducial c: Int) -> Int? {
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        let n = x.count
+        let limit = min(n - 1, firstEnd + ms(terminalTReach), c + Int(Double(rr) * 0.8))
+        guard limit > firstEnd + ms(20),
+            let end = Self.areaArgmax(x, from: firstEnd + 1, to: limit, window: max(2, ms(terminalTWindow)), forward: false, sign: -sign),
+            end > firstEnd + ms(20)
+        else { return nil }
+        var extreme = firstEnd
+        for k in firstEnd...end where -sign * x[k] > -sign * x[extreme] { extreme = k }
+        guard extreme - firstEnd <= ms(terminalTGap), extreme < end, end - extreme <= ms(terminalTDuration) else { return nil }
+        let level = x[end]
+        let terminal = -sign * (x[extreme] - level), first = sign * (x[pk] - level)
+        guard first > 0, terminal >= Float(terminalTMinimum), terminal >= Float(terminalTPhase) * first else { return nil }
+        let qt = Double(end - qrsOnset) / fs, rrSeconds = Double(rr) / fs
+        guard rrSeconds > 0, qt / rrSeconds.squareRoot() * 1000 <= terminalTMaximumQTc else { return nil }
+        return end
     }
 
     /// The T offset of a lead whose T wave is too low for its own end to be trusted, near `center`
@@ -292,6 +332,29 @@ public struct Delineator: Sendable {
         let endLimit = min(n - 2, off + ms(2 * terminalReach))
         while end < endLimit, a[end] > Float(qrsOffsetSlope) * smax { end += 1 }
         return end
+    }
+
+    /// The mean slope envelope over the `window` ms after index `k` of template `x` (fiducial at
+    /// `c`), as a fraction of the maximal QRS slope (within ± 60 ms of `c`); nil when out of range.
+    /// Small after a sharp J point where the signal settles into a flat ST segment; large where
+    /// the S wave runs on into a steep ST segment and the QRS end is ill-defined.
+    public func slopeAfter(_ x: [Float], at k: Int, fiducial c: Int, window: Double, sampleRate fs: Double) -> Double? {
+        func ms(_ v: Double) -> Int { Int((v * fs / 1000).rounded()) }
+        let n = x.count
+        let core0 = max(1, c - ms(60)), core1 = min(n - 2, c + ms(60)), end = k + ms(window)
+        guard n > 8, fs > 0, core0 < core1, k >= 1, end <= n - 2 else { return nil }
+        var a = [Float](repeating: 0, count: n)
+        for j in 1..<(n - 1) { a[j] = abs(x[j + 1] - x[j - 1]) * 0.5 }
+        a[0] = a[1]
+        a[n - 1] = a[n - 2]
+        let sw = max(1, ms(slopeSmoothing))
+        if sw > 1 { a = QRSDetector.movingAverage(a, width: sw) }
+        var smax: Float = 0
+        for j in core0...core1 { smax = max(smax, a[j]) }
+        guard smax > 0 else { return nil }
+        var sum: Float = 0
+        for j in k...end { sum += a[j] }
+        return Double(sum / Float(end - k + 1) / smax)
     }
 
     /// QRS onset and offset (template indices) from the mean of the leads' normalised slope

@@ -110,12 +110,7 @@ public enum Filters {
     /// Replaces non-finite samples by linear interpolation between their valid neighbours (held
     /// at the ends). Returns the repaired samples and how many were replaced. All-invalid → zeros.
     public static func bridgingGaps(_ x: [Float]) -> (samples: [Float], replaced: Int) {
-        var firstBad = -1
-        for i in 0..<x.count where !x[i].isFinite {
-            firstBad = i
-            break
-        }
-        if firstBad < 0 { return (x, 0) }
+        if allFinite(x) { return (x, 0) }
         var y = x
         var replaced = 0
         var lastGood = -1
@@ -147,6 +142,28 @@ public enum Filters {
         return (y, replaced)
     }
 
+    /// Whether every sample of `x` is finite (eight at a time: a float is ±∞ or NaN exactly when
+    /// its exponent bits are all set, and then adding one to the exponent carries into the sign bit).
+    public static func allFinite(_ x: [Float]) -> Bool {
+        x.withUnsafeBufferPointer { b in
+            guard let base = b.baseAddress else { return true }
+            let raw = UnsafeRawPointer(base)
+            let exponent = SIMD8<UInt32>(repeating: 0x7f80_0000), one = SIMD8<UInt32>(repeating: 0x0080_0000)
+            var carry = SIMD8<UInt32>()
+            var k = 0
+            while k + 8 <= b.count {
+                carry |= (raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<UInt32>.self) & exponent) &+ one
+                k += 8
+            }
+            guard carry & SIMD8(repeating: 0x8000_0000) == .zero else { return false }
+            while k < b.count {
+                if !b[k].isFinite { return false }
+                k += 1
+            }
+            return true
+        }
+    }
+
     /// Runs `sections` forward then backward over `x` (zero phase), with odd-reflection padding of
     /// up to half a second (or the signal's length) and steady-state initial conditions, as scipy's
     /// `filtfilt` does. Non-finite samples are bridged first.
@@ -174,83 +191,286 @@ public enum Filters {
     }
 
     /// `filtfilt` over several signals at once (same result as one call per signal). Signals of equal
-    /// length are run four at a time in SIMD lanes: the recursive filter is latency-bound, and four
-    /// independent lanes fill the pipeline.
+    /// length are run in SIMD lanes, up to twelve at a time (up to three groups of four lanes
+    /// interleaved in one loop): the recursive filter is latency-bound, and independent lanes fill
+    /// the pipeline. Every lane does exactly the operations of the one-signal `filtfilt`, in the same
+    /// order. The padded input is built, and the output taken, a cache-sized chunk at a time inside
+    /// the first forward and the last backward pass, so the long lane-interleaved buffer is swept
+    /// only once per pass.
     public static func filtfilt(many signals: [[Float]], sections: [Biquad], sampleRate: Double) -> [[Float]] {
         var out = [[Float]](repeating: [], count: signals.count)
         var byLength: [Int: [Int]] = [:]
-        for (i, x) in signals.enumerated() { byLength[x.count, default: []].append(i) }
-        for (n, members) in byLength {
+        var lengths: [Int] = []  // in order of first appearance (the output does not depend on it)
+        for (i, x) in signals.enumerated() {
+            if byLength[x.count] == nil { lengths.append(x.count) }
+            byLength[x.count, default: []].append(i)
+        }
+        for n in lengths {
+            guard let members = byLength[n] else { continue }
             var start = 0
             while start < members.count {
-                let group = Array(members[start..<min(start + 4, members.count)])
-                start += 4
-                if group.count == 1 || n < 2 || sections.isEmpty {
-                    for i in group { out[i] = filtfilt(signals[i], sections: sections, sampleRate: sampleRate) }
+                let block = Array(members[start..<min(start + Self.blockLanes, members.count)])
+                start += Self.blockLanes
+                if block.count == 1 || n < 2 || sections.isEmpty {
+                    for i in block { out[i] = filtfilt(signals[i], sections: sections, sampleRate: sampleRate) }
                     continue
                 }
-                let lanes = group.map { bridgingGaps(signals[$0]).samples }
-                let pad = min(n - 1, max(3, Int(sampleRate.isFinite ? 0.5 * sampleRate : 0)))
-                let total = n + 2 * pad
-                var buffer = [SIMD4<Double>](repeating: .zero, count: total)
-                buffer.withUnsafeMutableBufferPointer { b in
-                    // Lanes are stored as raw doubles: element k of lane l is at 4k + l.
-                    let raw = UnsafeMutableRawPointer(b.baseAddress!).assumingMemoryBound(to: Double.self)
-                    for (lane, x) in lanes.enumerated() {
-                        x.withUnsafeBufferPointer { xs in
-                            let first = Double(xs[0]), last = Double(xs[n - 1])
-                            for k in 0..<pad { raw[4 * k + lane] = 2 * first - Double(xs[pad - k]) }
-                            for k in 0..<n { raw[4 * (pad + k) + lane] = Double(xs[k]) }
-                            for k in 0..<pad { raw[4 * (pad + n + k) + lane] = 2 * last - Double(xs[n - 2 - k]) }
-                        }
-                    }
-                    for section in sections { runForward4(b, section) }
-                    for section in sections { runBackward4(b, section) }
-                    for (lane, i) in group.enumerated() {
-                        out[i] = [Float](unsafeUninitializedCapacity: n) { y, initialized in
-                            for k in 0..<n { y[k] = Float(raw[4 * (pad + k) + lane]) }
-                            initialized = n
-                        }
-                    }
-                }
+                let lanes = block.map { bridgingGaps(signals[$0]).samples }
+                let filtered = filtfiltLanes(lanes, count: n, sections: sections, sampleRate: sampleRate)
+                for (m, i) in block.enumerated() { out[i] = filtered[m] }
             }
         }
         return out
     }
 
-    @inline(__always)
-    static func runForward4(_ b: UnsafeMutableBufferPointer<SIMD4<Double>>, _ s: Biquad) {
-        let u = b[0]
-        let yss = s.dcGain * u
-        var z2 = s.b2 * u - s.a2 * yss
-        var z1 = s.b1 * u - s.a1 * yss + z2
-        let b0 = s.b0, b1 = s.b1, b2 = s.b2, a1 = s.a1, a2 = s.a2
-        for k in 0..<b.count {
-            let x = b[k]
-            let y = b0 * x + z1
-            z1 = b1 * x - a1 * y + z2
-            z2 = b2 * x - a2 * y
-            b[k] = y
+    /// Signals filtered together (at most 12).
+    static let blockLanes = 12
+
+    /// Rows of the lane-interleaved buffer handled per chunk (12 lanes × 8 bytes × 256 = 24 KiB).
+    static let chunkRows = 256
+
+    /// Calls `body` with the element buffers of every array in `arrays` (valid only inside `body`).
+    static func withElementPointers<R>(_ arrays: [[Float]], _ body: ([UnsafeBufferPointer<Float>]) -> R) -> R {
+        var pointers: [UnsafeBufferPointer<Float>] = []
+        pointers.reserveCapacity(arrays.count)
+        func nest(_ i: Int) -> R {
+            guard i < arrays.count else { return body(pointers) }
+            return arrays[i].withUnsafeBufferPointer { b in
+                pointers.append(b)
+                return nest(i + 1)
+            }
+        }
+        return nest(0)
+    }
+
+    /// `count` new arrays of `length` elements each, which `body` must initialise through the buffers.
+    static func makeArrays(_ count: Int, length: Int, _ body: ([UnsafeMutableBufferPointer<Float>]) -> Void) -> [[Float]] {
+        var pointers: [UnsafeMutableBufferPointer<Float>] = []
+        var arrays: [[Float]] = []
+        func nest(_ i: Int) {
+            guard i < count else {
+                body(pointers)
+                return
+            }
+            let array = [Float](unsafeUninitializedCapacity: length) { b, initialized in
+                pointers.append(b)
+                nest(i + 1)
+                initialized = length
+            }
+            arrays.append(array)
+        }
+        nest(0)
+        return arrays.reversed()  // the innermost (last) array is finished first
+    }
+
+    /// `filtfilt` of 2…12 gap-free signals of `n` ≥ 2 samples each.
+    static func filtfiltLanes(_ lanes: [[Float]], count n: Int, sections: [Biquad], sampleRate: Double) -> [[Float]] {
+        let groups = (lanes.count + 3) / 4
+        let pad = min(n - 1, max(3, Int(sampleRate.isFinite ? 0.5 * sampleRate : 0)))
+        let total = n + 2 * pad
+        // Row k holds element k of every lane: lane m in group m / 4, SIMD lane m % 4. Unused lanes
+        // of the last group repeat lane 0 (their results are dropped). Every row is written by the
+        // first forward pass before it is read.
+        var buffer = [SIMD4<Double>](unsafeUninitializedCapacity: total * groups) { _, initialized in initialized = total * groups }
+        var chunk = [SIMD4<Double>](repeating: .zero, count: chunkRows * groups)
+        return withElementPointers(lanes) { inputs in
+            makeArrays(lanes.count, length: n) { outputs in
+                buffer.withUnsafeMutableBufferPointer { bb in
+                    chunk.withUnsafeMutableBufferPointer { cb in
+                        guard let big = bb.baseAddress, let small = cb.baseAddress else { return }
+                        // Forward: the padded input of rows [r0, r1) into the chunk, the first section
+                        // from the chunk into the buffer, the other sections in place.
+                        var state = FilterState()
+                        var r0 = 0
+                        while r0 < total {
+                            let r1 = min(total, r0 + chunkRows)
+                            let a = min(max(r0, pad), r1), b = min(max(r0, pad + n), r1)
+                            for g in 0..<groups {
+                                let m = 4 * g
+                                let x0 = inputs[m], x1 = inputs[m + 1 < inputs.count ? m + 1 : 0]
+                                let x2 = inputs[m + 2 < inputs.count ? m + 2 : 0], x3 = inputs[m + 3 < inputs.count ? m + 3 : 0]
+                                func row(_ i: Int) -> SIMD4<Double> { SIMD4(Double(x0[i]), Double(x1[i]), Double(x2[i]), Double(x3[i])) }
+                                let first = row(0), last = row(n - 1)
+                                var q = small + g
+                                for k in r0..<a {
+                                    q.pointee = 2 * first - row(pad - k)
+                                    q += groups
+                                }
+                                for k in a..<b {
+                                    q.pointee = row(k - pad)
+                                    q += groups
+                                }
+                                for k in b..<r1 {
+                                    q.pointee = 2 * last - row(n - 2 - (k - pad - n))
+                                    q += groups
+                                }
+                            }
+                            if r0 == 0 { state = FilterState(sections[0], small, groups: groups) }
+                            sweep(from: small, to: big + groups * r0, rows: r1 - r0, groups: groups, backward: false, sections[0], &state)
+                            r0 = r1
+                        }
+                        for section in sections.dropFirst() {
+                            state = FilterState(section, big, groups: groups)
+                            sweep(from: big, to: big, rows: total, groups: groups, backward: false, section, &state)
+                        }
+                        // Backward: all sections but the last in place, the last from the buffer into
+                        // the chunk, rows [r0, r1) from the end, and the output rows out of the chunk.
+                        let end = big + groups * (total - 1)
+                        for section in sections.dropLast() {
+                            state = FilterState(section, end, groups: groups)
+                            sweep(from: big, to: big, rows: total, groups: groups, backward: true, section, &state)
+                        }
+                        let lastSection = sections[sections.count - 1]
+                        state = FilterState(lastSection, end, groups: groups)
+                        var r1 = total
+                        while r1 > 0 {
+                            let r0 = max(0, r1 - chunkRows)
+                            sweep(from: big + groups * r0, to: small, rows: r1 - r0, groups: groups, backward: true, lastSection, &state)
+                            let lo = max(r0, pad), hi = min(r1, pad + n)
+                            if lo < hi {
+                                for g in 0..<groups {
+                                    let m = 4 * g
+                                    var q = UnsafePointer(small + (g + groups * (lo - r0)))
+                                    let y0 = outputs[m]
+                                    switch lanes.count - m {
+                                    case 1:
+                                        for k in (lo - pad)..<(hi - pad) {
+                                            y0[k] = Float(q.pointee[0])
+                                            q += groups
+                                        }
+                                    case 2:
+                                        let y1 = outputs[m + 1]
+                                        for k in (lo - pad)..<(hi - pad) {
+                                            let v = q.pointee
+                                            y0[k] = Float(v[0])
+                                            y1[k] = Float(v[1])
+                                            q += groups
+                                        }
+                                    case 3:
+                                        let y1 = outputs[m + 1], y2 = outputs[m + 2]
+                                        for k in (lo - pad)..<(hi - pad) {
+                                            let v = q.pointee
+                                            y0[k] = Float(v[0])
+                                            y1[k] = Float(v[1])
+                                            y2[k] = Float(v[2])
+                                            q += groups
+                                        }
+                                    default:
+                                        let y1 = outputs[m + 1], y2 = outputs[m + 2], y3 = outputs[m + 3]
+                                        for k in (lo - pad)..<(hi - pad) {
+                                            let v = q.pointee
+                                            y0[k] = Float(v[0])
+                                            y1[k] = Float(v[1])
+                                            y2[k] = Float(v[2])
+                                            y3[k] = Float(v[3])
+                                            q += groups
+                                        }
+                                    }
+                                }
+                            }
+                            r1 = r0
+                        }
+                    }
+                }
+            }
         }
     }
 
-    @inline(__always)
-    static func runBackward4(_ b: UnsafeMutableBufferPointer<SIMD4<Double>>, _ s: Biquad) {
-        let n = b.count
-        let u = b[n - 1]
-        let yss = s.dcGain * u
-        var z2 = s.b2 * u - s.a2 * yss
-        var z1 = s.b1 * u - s.a1 * yss + z2
-        let b0 = s.b0, b1 = s.b1, b2 = s.b2, a1 = s.a1, a2 = s.a2
-        var k = n - 1
-        while k >= 0 {
-            let x = b[k]
-            let y = b0 * x + z1
-            z1 = b1 * x - a1 * y + z2
-            z2 = b2 * x - a2 * y
-            b[k] = y
-            k -= 1
+    /// The (z1, z2) states of up to three groups of four lanes.
+    struct FilterState {
+        var z1 = (SIMD4<Double>.zero, SIMD4<Double>.zero, SIMD4<Double>.zero)
+        var z2 = (SIMD4<Double>.zero, SIMD4<Double>.zero, SIMD4<Double>.zero)
+
+        init() {}
+
+        /// Steady state of `s` for the constant input in row `row` (scipy's `lfilter_zi`).
+        init(_ s: Biquad, _ row: UnsafePointer<SIMD4<Double>>, groups: Int) {
+            (z1.0, z2.0) = initialState(s, row[0])
+            if groups > 1 { (z1.1, z2.1) = initialState(s, row[1]) }
+            if groups > 2 { (z1.2, z2.2) = initialState(s, row[2]) }
         }
+
+        init(_ s: Biquad, _ row: UnsafeMutablePointer<SIMD4<Double>>, groups: Int) {
+            self.init(s, UnsafePointer(row), groups: groups)
+        }
+    }
+
+    /// Steady-state initial conditions (z1, z2) of `s` for a constant input `u`.
+    @inline(__always)
+    static func initialState(_ s: Biquad, _ u: SIMD4<Double>) -> (SIMD4<Double>, SIMD4<Double>) {
+        let yss = s.dcGain * u
+        let z2 = s.b2 * u - s.a2 * yss
+        let z1 = s.b1 * u - s.a1 * yss + z2
+        return (z1, z2)
+    }
+
+    /// One section over `rows` lane-interleaved rows of `groups` SIMD4 groups from `source` to
+    /// `destination` (the same buffer or another), forward or backward, continuing from `state`.
+    static func sweep(
+        from source: UnsafePointer<SIMD4<Double>>, to destination: UnsafeMutablePointer<SIMD4<Double>>, rows: Int, groups: Int, backward: Bool,
+        _ s: Biquad, _ state: inout FilterState
+    ) {
+        let b0 = s.b0, b1 = s.b1, b2 = s.b2, a1 = s.a1, a2 = s.a2
+        switch groups {
+        case 1:
+            var z1 = state.z1.0, z2 = state.z2.0
+            for i in 0..<rows {
+                let k = backward ? rows - 1 - i : i
+                let x = source[k]
+                let y = b0 * x + z1
+                z1 = b1 * x - a1 * y + z2
+                z2 = b2 * x - a2 * y
+                destination[k] = y
+            }
+            state.z1.0 = z1
+            state.z2.0 = z2
+        case 2:
+            var z1a = state.z1.0, z2a = state.z2.0, z1b = state.z1.1, z2b = state.z2.1
+            for i in 0..<rows {
+                let k = 2 * (backward ? rows - 1 - i : i)
+                let xa = source[k], xb = source[k + 1]
+                let ya = b0 * xa + z1a, yb = b0 * xb + z1b
+                z1a = b1 * xa - a1 * ya + z2a
+                z1b = b1 * xb - a1 * yb + z2b
+                z2a = b2 * xa - a2 * ya
+                z2b = b2 * xb - a2 * yb
+                destination[k] = ya
+                destination[k + 1] = yb
+            }
+            state.z1.0 = z1a
+            state.z2.0 = z2a
+            state.z1.1 = z1b
+            state.z2.1 = z2b
+        default:
+            var z1a = state.z1.0, z2a = state.z2.0, z1b = state.z1.1, z2b = state.z2.1, z1c = state.z1.2, z2c = state.z2.2
+            for i in 0..<rows {
+                let k = 3 * (backward ? rows - 1 - i : i)
+                let xa = source[k], xb = source[k + 1], xc = source[k + 2]
+                let ya = b0 * xa + z1a, yb = b0 * xb + z1b, yc = b0 * xc + z1c
+                z1a = b1 * xa - a1 * ya + z2a
+                z1b = b1 * xb - a1 * yb + z2b
+                z1c = b1 * xc - a1 * yc + z2c
+                z2a = b2 * xa - a2 * ya
+                z2b = b2 * xb - a2 * yb
+                z2c = b2 * xc - a2 * yc
+                destination[k] = ya
+                destination[k + 1] = yb
+                destination[k + 2] = yc
+            }
+            state.z1.0 = z1a
+            state.z2.0 = z2a
+            state.z1.1 = z1b
+            state.z2.1 = z2b
+            state.z1.2 = z1c
+            state.z2.2 = z2c
+        }
+    }
+
+    static func sweep(
+        from source: UnsafeMutablePointer<SIMD4<Double>>, to destination: UnsafeMutablePointer<SIMD4<Double>>, rows: Int, groups: Int, backward: Bool,
+        _ s: Biquad, _ state: inout FilterState
+    ) {
+        sweep(from: UnsafePointer(source), to: destination, rows: rows, groups: groups, backward: backward, s, &state)
     }
 
     /// In-place forward pass of one section, starting from the steady state for the first sample.

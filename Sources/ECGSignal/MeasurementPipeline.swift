@@ -43,9 +43,23 @@ public struct MeasurementPipeline: Sendable {
     public var beatTOffsetWeight = 0.5
     /// Beats are re-aligned on the median beat's QRS within ± this many seconds (0 = off).
     public var alignmentReach = 0.016
+    /// The same with fewer than three usable leads (nil = `alignmentReach`): without detections fused
+    /// over many leads the fiducial point of a low or notched QRS can land on either of its peaks
+    /// from beat to beat, and a median beat of such beats is smeared (LUDB record 83, lead II
+    /// alone: 186 ms instead of 150).
+    public var fewLeadsAlignmentReach: Double? = 0.03
     /// Global QRS onset = this quantile of the leads' onsets, offset = the (1 − q) quantile of
     /// their offsets (0 = earliest to latest, 0.5 = median lead).
     public var globalQRSQuantile = 0.4
+    /// With exactly two leads the global QRS offset is the later lead's, unless that lead's end is
+    /// ill-defined: its S wave runs on into an ST segment still sloping at least `twoLeadOffsetSlope`
+    /// × its maximal QRS slope (mean over the 20 ms after its end, `Delineator.slopeAfter`) and at
+    /// least `twoLeadOffsetRatio` × as steeply as after the other lead's end, which then settles
+    /// into a flat ST segment at a sharp J point: the QRS then ends at that other lead's end
+    /// (LUDB record 99, I+II: lead I's end 13 ms after the experts' on an ST segment rising at
+    /// 4 % of the QRS slope; lead II's 0.9 %). 0 = off.
+    public var twoLeadOffsetSlope = 0.03
+    public var twoLeadOffsetRatio = 3.5
     /// Keep each lead's median beat (band-passed, mV for voltage leads) in the result, e.g. for plots.
     public var keepMedianBeats = false
     /// Levels of the multi-lead QRS consensus (`Delineator.consensusQRS`) used as the centre that
@@ -152,17 +166,19 @@ public struct MeasurementPipeline: Sendable {
             many: longEnough.map { rawByLead[$0] ?? [] }, sections: Filters.highpassSections(cutoff: 0.5, sampleRate: fs), sampleRate: fs)
         let lowpassed = Filters.filtfilt(
             many: highpassed, sections: Filters.lowpassSections(cutoff: min(40, 0.45 * fs), sampleRate: fs), sampleRate: fs)
-        var filteredByLead: [Int: ([Float], [Float])] = [:]
-        for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k]) }
+        // The quality's noise energies of all leads at once (SIMD lanes across leads, same sums).
+        let noise = fs > 100 ? SignalQualityAssessor.noiseEnergy(highpassed: highpassed, filtered: lowpassed) : []
+        var filteredByLead: [Int: ([Float], [Float], (hf: Double, signal: Double)?)] = [:]
+        for (k, index) in longEnough.enumerated() { filteredByLead[index] = (highpassed[k], lowpassed[k], k < noise.count ? noise[k] : nil) }
         var prepared: [PreparedLead] = []
         for (index, lead) in record.leads.enumerated() {
             let raw = rawByLead[index] ?? lead.samples
             let duration = Double(raw.count) / fs
             var q: LeadQuality
             var filtered: [Float] = []
-            if let (hp, lp) = filteredByLead[index] {
+            if let (hp, lp, energy) = filteredByLead[index] {
                 filtered = lp
-                q = quality.assess(raw: raw, highpassed: hp, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit)
+                q = quality.assess(raw: raw, highpassed: hp, filtered: filtered, sampleRate: fs, millivoltsPerUnit: lead.millivoltsPerUnit, noiseEnergy: energy)
                 if let scale = lead.millivoltsPerUnit, scale != 1 {
                     for k in 0..<filtered.count { filtered[k] *= scale }
                 }
@@ -205,7 +221,7 @@ public struct MeasurementPipeline: Sendable {
             // Align every beat on the median beats' QRS (least squares over all usable leads), then
             // build the median beats from the aligned beats. Only the QRS part is needed to align.
             var beatsAligned = beats
-            let reach = Int(alignmentReach * fs), half = Int(0.06 * fs)
+            let reach = Int((usable.count < 3 ? fewLeadsAlignmentReach ?? alignmentReach : alignmentReach) * fs), half = Int(0.06 * fs)
             for p in usable {
                 templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after, only: (before - half)...(before + half))
             }
@@ -300,6 +316,7 @@ public struct MeasurementPipeline: Sendable {
         var global = WaveBoundaries()
         global.qrsOnset = Self.quantile(all.compactMap(\.qrsOnset), globalQRSQuantile)
         global.qrsOffset = Self.quantile(all.compactMap(\.qrsOffset), 1 - globalQRSQuantile)
+        if let off = twoLeadQRSOffset(usable, boundaries: result.leads, templates: templates, fiducial: before, sampleRate: fs) { global.qrsOffset = off }
         let pOnsets = all.compactMap(\.pOnset)
         if pOnsets.count * 2 >= all.count, !pOnsets.isEmpty {
             global.pOnset = Self.robustLow(pOnsets)
@@ -387,6 +404,23 @@ public struct MeasurementPipeline: Sendable {
             out[p.index] = (d.baseline, off)
         }
         return out
+    }
+
+    /// The global QRS offset (ms) of a two-lead record whose later-ending lead has an ill-defined
+    /// end (see `twoLeadOffsetSlope`): the other lead's offset; nil otherwise.
+    func twoLeadQRSOffset(_ usable: [PreparedLead], boundaries leads: [LeadMeasurements], templates: [Int: [Float]], fiducial before: Int, sampleRate fs: Double) -> Double? {
+        guard twoLeadOffsetSlope > 0, usable.count == 2 else { return nil }
+        var ends: [(offset: Double, slope: Double)] = []
+        for p in usable {
+            guard let off = leads[p.index].boundaries?.qrsOffset, let x = templates[p.index] else { return nil }
+            let k = before + Int((off * fs / 1000).rounded())
+            guard let slope = delineator.slopeAfter(x, at: k, fiducial: before, window: 20, sampleRate: fs) else { return nil }
+            ends.append((off, slope))
+        }
+        ends.sort { $0.offset < $1.offset }
+        let earlier = ends[0], later = ends[1]
+        guard later.offset > earlier.offset, later.slope >= twoLeadOffsetSlope, later.slope >= twoLeadOffsetRatio * earlier.slope else { return nil }
+        return earlier.offset
     }
 
     func consensusBoundaries(
@@ -503,37 +537,63 @@ public struct MeasurementPipeline: Sendable {
     static func medianBeat(_ x: [Float], beats: [Int], before: Int, after: Int, only window: ClosedRange<Int>? = nil) -> [Float] {
         let length = before + after + 1
         var template = [Float](repeating: .nan, count: length)
-        let starts = beats.map { $0 - before }
+        let positions = window.map { max(0, $0.lowerBound)...min(length - 1, $0.upperBound) } ?? 0...(length - 1)
+        // Trimmed mean: the mean without the smallest and largest value (robust to one odd beat, less
+        // noisy than the median, and linear time). Accumulated beat by beat over the positions (each
+        // position sums its beats in beat order, as one position at a time would), so the inner loop
+        // runs along the signal in SIMD lanes.
+        let p0 = positions.lowerBound, width = positions.count
+        var sum = [Float](repeating: 0, count: width)
+        var lo = [Float](repeating: .infinity, count: width)
+        var hi = [Float](repeating: -.infinity, count: width)
+        var coverageSteps = [Int](repeating: 0, count: width + 1)  // +1 where a beat's span starts, −1 after it ends
         x.withUnsafeBufferPointer { s in
-            template.withUnsafeMutableBufferPointer { t in
-                do {
-                    starts.withUnsafeBufferPointer { st in
-                        let count = s.count
-                        let positions = window.map { max(0, $0.lowerBound)...min(length - 1, $0.upperBound) } ?? 0...(length - 1)
-                        for j in positions {
-                            // Trimmed mean: the mean without the smallest and largest value (robust to
-                            // one odd beat, less noisy than the median, and linear time).
-                            var m = 0
-                            var sum: Float = 0
-                            var lo = Float.infinity
-                            var hi = -Float.infinity
-                            for b in 0..<st.count {
-                                let k = st[b] + j
-                                if k < 0 || k >= count { continue }
-                                let value = s[k]
-                                sum += value
-                                lo = min(lo, value)
-                                hi = max(hi, value)
-                                m += 1
-                            }
-                            if m >= 3 {
-                                t[j] = (sum - lo - hi) / Float(m - 2)
-                            } else if m > 0 {
-                                t[j] = sum / Float(m)
+            sum.withUnsafeMutableBufferPointer { sum in
+                lo.withUnsafeMutableBufferPointer { lo in
+                    hi.withUnsafeMutableBufferPointer { hi in
+                        coverageSteps.withUnsafeMutableBufferPointer { steps in
+                            guard let xs = s.baseAddress, let sp = sum.baseAddress, let lp = lo.baseAddress, let hp = hi.baseAddress else { return }
+                            for b in beats {
+                                // Positions j (relative to p0) whose sample b − before + p0 + j lies in x.
+                                let offset = b - before + p0
+                                let j0 = max(0, -offset), j1 = min(width, s.count - offset)
+                                guard j0 < j1 else { continue }
+                                steps[j0] += 1
+                                steps[j1] -= 1
+                                var j = j0
+                                while j + 8 <= j1 {
+                                    let v = UnsafeRawPointer(xs + (offset + j)).loadUnaligned(as: SIMD8<Float>.self)
+                                    let rs = UnsafeMutableRawPointer(sp + j), rl = UnsafeMutableRawPointer(lp + j), rh = UnsafeMutableRawPointer(hp + j)
+                                    rs.storeBytes(of: rs.loadUnaligned(as: SIMD8<Float>.self) + v, as: SIMD8<Float>.self)
+                                    // min(lo, v) = v < lo ? v : lo and max(hi, v) = v >= hi ? v : hi, as Swift's min and max.
+                                    var l = rl.loadUnaligned(as: SIMD8<Float>.self)
+                                    l.replace(with: v, where: v .< l)
+                                    rl.storeBytes(of: l, as: SIMD8<Float>.self)
+                                    var h = rh.loadUnaligned(as: SIMD8<Float>.self)
+                                    h.replace(with: v, where: v .>= h)
+                                    rh.storeBytes(of: h, as: SIMD8<Float>.self)
+                                    j += 8
+                                }
+                                while j < j1 {
+                                    let value = xs[offset + j]
+                                    sp[j] += value
+                                    lp[j] = min(lp[j], value)
+                                    hp[j] = max(hp[j], value)
+                                    j += 1
+                                }
                             }
                         }
                     }
                 }
+            }
+        }
+        var m = 0
+        for j in 0..<width {
+            m += coverageSteps[j]
+            if m >= 3 {
+                template[p0 + j] = (sum[j] - lo[j] - hi[j]) / Float(m - 2)
+            } else if m > 0 {
+                template[p0 + j] = sum[j] / Float(m)
             }
         }
         // Fill uncovered positions from the nearest covered one.
@@ -579,34 +639,61 @@ public struct MeasurementPipeline: Sendable {
     /// The shift in [−reach, reach] that best aligns the beat at `beat` with the templates over
     /// ±`half` samples around the template index `center` (least squares, summed over leads).
     static func bestShift(_ pairs: [([Float], [Float])], beat: Int, center: Int, half: Int, reach: Int) -> Int {
-        var best = 0
-        var bestCost = Float.infinity
-        for shift in -reach...reach {
-            var cost: Float = 0
-            var valid = true
-            for (signal, template) in pairs {
-                let start = beat + shift - half
-                let end = beat + shift + half
-                guard start >= 0, end < signal.count, center - half >= 0, center + half < template.count else {
-                    valid = false
-                    break
-                }
-                signal.withUnsafeBufferPointer { s in
-                    template.withUnsafeBufferPointer { t in
-                        var j = 0
-                        let offsetT = center - half
-                        while j <= 2 * half {
-                            let d = s[start + j] - t[offsetT + j]
-                            cost += d * d
-                            j += 1
+        // The shifts whose window lies inside every signal (the others are skipped); none when a
+        // template is too short.
+        var first = -reach, last = reach
+        for (signal, template) in pairs {
+            guard center - half >= 0, center + half < template.count else { return 0 }
+            first = max(first, half - beat)
+            last = min(last, signal.count - 1 - beat - half)
+        }
+        guard first <= last else { return 0 }
+        // cost(shift) = Σ over leads, then over the window, of (signal − template)², summed in that
+        // order; eight shifts at a time in SIMD lanes (each lane in the same order).
+        var costs = [Float](repeating: 0, count: last - first + 1)
+        let width = 2 * half + 1, offsetT = center - half
+        var shift = first
+        while shift <= last {
+            let lanes = min(8, last - shift + 1)
+            if lanes == 8 {
+                var cost = SIMD8<Float>()
+                for (signal, template) in pairs {
+                    signal.withUnsafeBufferPointer { s in
+                        template.withUnsafeBufferPointer { t in
+                            guard let sb = s.baseAddress else { return }
+                            let start = UnsafeRawPointer(sb + (beat + shift - half))
+                            for j in 0..<width {
+                                let d = start.loadUnaligned(fromByteOffset: 4 * j, as: SIMD8<Float>.self) - SIMD8(repeating: t[offsetT + j])
+                                cost += d * d
+                            }
                         }
                     }
                 }
+                for l in 0..<8 { costs[shift - first + l] = cost[l] }
+            } else {
+                for l in 0..<lanes {
+                    var cost: Float = 0
+                    for (signal, template) in pairs {
+                        signal.withUnsafeBufferPointer { s in
+                            template.withUnsafeBufferPointer { t in
+                                let start = beat + shift + l - half
+                                for j in 0..<width {
+                                    let d = s[start + j] - t[offsetT + j]
+                                    cost += d * d
+                                }
+                            }
+                        }
+                    }
+                    costs[shift - first + l] = cost
+                }
             }
-            if valid, cost < bestCost {
-                bestCost = cost
-                best = shift
-            }
+            shift += lanes
+        }
+        var best = 0
+        var bestCost = Float.infinity
+        for (k, cost) in costs.enumerated() where cost < bestCost {
+            bestCost = cost
+            best = first + k
         }
         return best
     }

@@ -10,7 +10,10 @@ public struct PacingSpikeDetector: Sendable {
     /// The signal `returnDistance` from the spike must be back within this fraction of the height at `wideDistance`
     /// (a spike returns at once; a QRS peak keeps falling).
     public var returnFraction: Float = 0.8
-    /// Leads that must show the spike together (within ±1 sample); with fewer leads, all of them.
+    /// Leads that must show the spike together (within ±1 sample), but never more than all the
+    /// record's voltage leads but one (and at least three): a stimulus whose vector is perpendicular
+    /// to one lead does not show there, and the six limb leads, derived from two, would all show it
+    /// only if neither lead I nor lead II missed it.
     public var minimumLeads = 6
     /// At least this many spikes in the record (a single coincidence is more likely an artefact).
     public var minimumSpikes = 2
@@ -57,6 +60,36 @@ public struct PacingSpikeDetector: Sendable {
         return e > returnFraction * wide
     }
 
+    /// Whether any of the eight samples from `k` might be a spike tip (`isSpikeTip`'s first
+    /// conditions, eight at a time): a step of more than `threshold` to both neighbours `near` away,
+    /// up to both or down to both.
+    @inline(__always)
+    func mayHoldSpikeTip(_ x: UnsafeBufferPointer<Float>, _ k: Int, near: Int, threshold: Float) -> Bool {
+        guard let base = x.baseAddress else { return true }
+        let raw = UnsafeRawPointer(base)
+        let v = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self)
+        let before = v - raw.loadUnaligned(fromByteOffset: 4 * (k - near), as: SIMD8<Float>.self)
+        let after = v - raw.loadUnaligned(fromByteOffset: 4 * (k + near), as: SIMD8<Float>.self)
+        let t = SIMD8<Float>(repeating: threshold), u = SIMD8<Float>(repeating: -threshold)
+        // A tip stands above both neighbours by more than t, or below both (false for NaN).
+        return any(((before .> t) .& (after .> t)) .| ((before .< u) .& (after .< u)))
+    }
+
+    /// The indices k in `range` (k − near ≥ 0, k + near < count) where `isSpikeTip` holds, in order.
+    @inline(__always)
+    func forEachSpikeTip(_ x: UnsafeBufferPointer<Float>, in range: Range<Int>, near: Int, far: Int, threshold: Float, _ body: (Int) -> Void) {
+        var k = range.lowerBound
+        while k < range.upperBound {
+            let stop = min(range.upperBound, k + 8)
+            if stop - k == 8, !mayHoldSpikeTip(x, k, near: near, threshold: threshold) {
+                k = stop
+                continue
+            }
+            for j in k..<stop where isSpikeTip(x, j, near: near, far: far, threshold: threshold) { body(j) }
+            k = stop
+        }
+    }
+
     /// Spikes recognised by their shape in one or two leads (see `singleLeadHeight`).
     func detectByShape(_ leads: [[Float]], scales: [Float?], voltage: [Int], sampleRate fs: Double) -> [Int] {
         guard fs >= singleLeadMinimumRate * 0.999, let n = voltage.map({ leads[$0].count }).min() else { return [] }
@@ -67,7 +100,7 @@ public struct PacingSpikeDetector: Sendable {
         for j in voltage {
             let threshold = singleLeadHeight / (scales[j] ?? 1)
             leads[j].withUnsafeBufferPointer { x in
-                for k in near..<(n - near) where isSpikeTip(x, k, near: step, far: near, threshold: threshold) { flagged.append(k) }
+                forEachSpikeTip(x, in: near..<(n - near), near: step, far: near, threshold: threshold) { flagged.append($0) }
             }
         }
         flagged.sort()
@@ -83,7 +116,8 @@ public struct PacingSpikeDetector: Sendable {
 
     /// Sample indices of the pacing spikes in `leads` (raw samples, `scales` in mV per unit; leads
     /// without a voltage scale are ignored). With three or more voltage leads a spike must appear in
-    /// `minimumLeads` of them at once; with one or two it must be recognisable by its shape alone.
+    /// `minimumLeads` of them at once (at most all but one, at least three); with one or two it must
+    /// be recognisable by its shape alone.
     public func detect(_ leads: [[Float]], scales: [Float?], sampleRate fs: Double) -> [Int] {
         let voltage = leads.indices.filter { scales[$0] != nil }
         if !voltage.isEmpty, voltage.count < 3 { return detectByShape(leads, scales: scales, voltage: voltage, sampleRate: fs) }
@@ -97,8 +131,7 @@ public struct PacingSpikeDetector: Sendable {
             var lastFlagged = -2
             x.withUnsafeBufferPointer { x in
                 count.withUnsafeMutableBufferPointer { count in
-                    for k in far..<(n - far) {
-                        guard isSpikeTip(x, k, near: near, far: far, threshold: threshold) else { continue }
+                    forEachSpikeTip(x, in: far..<(n - far), near: near, far: far, threshold: threshold) { k in
                         // Count each lead once per ±1 sample.
                         for j in max(lastFlagged + 2, k - 1)...(k + 1) { count[j] &+= 1 }
                         lastFlagged = k
@@ -106,7 +139,7 @@ public struct PacingSpikeDetector: Sendable {
                 }
             }
         }
-        let needed = UInt8(min(minimumLeads, voltage.count))
+        let needed = UInt8(max(3, min(minimumLeads, voltage.count - 1)))
         var spikes: [Int] = []
         var k = 0
         while k < n {

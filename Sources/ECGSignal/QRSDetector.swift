@@ -22,47 +22,117 @@ public struct QRSDetector: Sendable {
         let n = leads.map(\.count).max() ?? 0
         var energy = [Float](repeating: 0, count: n)
         guard n > 2 else { return energy }
-        var scratch = [Float](repeating: 0, count: n)
-        for x in leads where x.count > 2 {
+        let used = leads.filter { $0.count > 2 }
+        let totals = Self.slopeTotals(used)
+        for (x, total) in zip(used, totals) {
             let m = x.count
-            var total: Double = 0
-            x.withUnsafeBufferPointer { s in
-                scratch.withUnsafeMutableBufferPointer { d in
-                    for k in 1..<(m - 1) {
-                        let v = s[k + 1] - s[k - 1]
-                        d[k] = v * v
-                        total += Double(d[k])
-                    }
-                    d[0] = d[1]
-                    d[m - 1] = d[m - 2]
-                }
-            }
             let mean = Float(total / Double(m))
             guard mean > 0, mean.isFinite else { continue }
             let w = 1 / mean
-            energy.withUnsafeMutableBufferPointer { e in
-                scratch.withUnsafeBufferPointer { d in
-                    for k in 0..<m { e[k] += d[k] * w }
+            // energy[k] += d[k] × w with d[k] = (x[k+1] − x[k−1])², d[0] = d[1], d[m−1] = d[m−2].
+            x.withUnsafeBufferPointer { s in
+                energy.withUnsafeMutableBufferPointer { e in
+                    guard let sb = s.baseAddress, let eb = e.baseAddress else { return }
+                    let xs = UnsafeRawPointer(sb), es = UnsafeMutableRawPointer(eb)
+                    let w8 = SIMD8<Float>(repeating: w)
+                    var k = 1
+                    while k + 8 <= m - 1 {
+                        let v = xs.loadUnaligned(fromByteOffset: 4 * (k + 1), as: SIMD8<Float>.self) - xs.loadUnaligned(fromByteOffset: 4 * (k - 1), as: SIMD8<Float>.self)
+                        let sum = es.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self) + v * v * w8
+                        es.storeBytes(of: sum, toByteOffset: 4 * k, as: SIMD8<Float>.self)
+                        k += 8
+                    }
+                    while k < m - 1 {
+                        let v = s[k + 1] - s[k - 1]
+                        e[k] += v * v * w
+                        k += 1
+                    }
+                    let first = s[2] - s[0], last = s[m - 1] - s[m - 3]
+                    e[0] += first * first * w
+                    e[m - 1] += last * last * w
                 }
             }
         }
         return energy
     }
 
+    /// Σ over k = 1 … m − 2 of Double((x[k+1] − x[k−1])²) per lead, in k order; leads of equal
+    /// length four at a time in SIMD lanes (each lane the same sum: the additions of one lead no
+    /// longer wait on each other's latency chain alone).
+    static func slopeTotals(_ leads: [[Float]]) -> [Double] {
+        var totals: [Double] = []
+        totals.reserveCapacity(leads.count)
+        var start = 0
+        while start < leads.count {
+            let m = leads[start].count
+            var end = start + 1
+            while end < leads.count, end - start < 4, leads[end].count == m { end += 1 }
+            let members = Array(start..<end)
+            start = end
+            let lanes = members.map { leads[$0] } + [[Float]](repeating: leads[members[0]], count: 4 - members.count)
+            let total = Filters.withElementPointers(lanes) { p in
+                var total = SIMD4<Double>.zero
+                var k = 1
+                while k < m - 1 {
+                    let v = SIMD4(p[0][k + 1], p[1][k + 1], p[2][k + 1], p[3][k + 1]) - SIMD4(p[0][k - 1], p[1][k - 1], p[2][k - 1], p[3][k - 1])
+                    let d = v * v
+                    total += SIMD4(Double(d[0]), Double(d[1]), Double(d[2]), Double(d[3]))
+                    k += 1
+                }
+                return total
+            }
+            for l in members.indices { totals.append(total[l]) }
+        }
+        return totals
+    }
+
+    /// Running sums of `x` in double precision: c[0] = 0, c[k + 1] = c[k] + x[k].
+    static func cumulativeSums(_ x: [Float]) -> [Double] {
+        var cumulative = [Double](repeating: 0, count: x.count + 1)
+        cumulative.withUnsafeMutableBufferPointer { c in
+            x.withUnsafeBufferPointer { s in
+                var running = 0.0
+                for k in 0..<s.count {
+                    running += Double(s[k])
+                    c[k + 1] = running
+                }
+            }
+        }
+        return cumulative
+    }
+
     /// Centred moving average of `x` over `width` samples.
     static func movingAverage(_ x: [Float], width: Int) -> [Float] {
-        let n = x.count
-        guard n > 0, width > 1 else { return x }
-        var cumulative = [Double](repeating: 0, count: n + 1)
-        for k in 0..<n { cumulative[k + 1] = cumulative[k] + Double(x[k]) }
-        var out = [Float](repeating: 0, count: n)
+        guard !x.isEmpty, width > 1 else { return x }
+        return movingAverage(cumulative: cumulativeSums(x), width: width)
+    }
+
+    /// The centred moving average over `width` samples of the signal whose `cumulativeSums` are
+    /// `cumulative` (at the ends, over the part of the window inside the signal).
+    static func movingAverage(cumulative: [Double], width: Int) -> [Float] {
+        let n = cumulative.count - 1
+        guard n > 0 else { return [] }
         let half = width / 2
-        for k in 0..<n {
-            let a = max(0, k - half)
-            let b = min(n, k - half + width)
-            out[k] = Float((cumulative[b] - cumulative[a]) / Double(b - a))
+        return [Float](unsafeUninitializedCapacity: n) { out, initialized in
+            cumulative.withUnsafeBufferPointer { c in
+                // Windows cut by the ends; in between every window is `width` long.
+                let interior0 = min(n, half), interior1 = max(interior0, n - width + half + 1)
+                for part in [0..<interior0, interior1..<n] {
+                    for k in part {
+                        let a = max(0, k - half)
+                        let b = min(n, k - half + width)
+                        out[k] = Float((c[b] - c[a]) / Double(b - a))
+                    }
+                }
+                let w = Double(width)
+                var k = interior0
+                while k < interior1 {
+                    out[k] = Float((c[k &- half &+ width] - c[k &- half]) / w)
+                    k &+= 1
+                }
+            }
+            initialized = n
         }
-        return out
     }
 
     /// Detects QRS complexes in `leads` (band-passed, same rate) and returns the fiducial sample indices.
@@ -70,8 +140,9 @@ public struct QRSDetector: Sendable {
         let energy = slopeEnergy(leads)
         let n = energy.count
         guard n > Int(0.3 * fs), fs > 0 else { return [] }
-        let integrated = Self.movingAverage(energy, width: max(2, Int(integrationWindow * fs)))
-        let smoothed = Self.movingAverage(energy, width: max(2, Int(0.02 * fs)))
+        let cumulative = Self.cumulativeSums(energy)
+        let integrated = Self.movingAverage(cumulative: cumulative, width: max(2, Int(integrationWindow * fs)))
+        let smoothed = Self.movingAverage(cumulative: cumulative, width: max(2, Int(0.02 * fs)))
         let refractory = max(1, Int(refractoryPeriod * fs))
         // Candidate peaks: local maxima that dominate ±refractory.
         var candidates: [Int] = []

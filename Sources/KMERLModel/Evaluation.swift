@@ -130,6 +130,15 @@ public struct Evaluator: Sendable {
         subclasses: Set<String>
     ) async -> LeadSetEvaluation {
         let l = await logits(samples: samples, leads: leads, concepts: concepts)
+        return Self.evaluation(name: name, logits: l, labels: labels, leads: leads, concepts: concepts, superclasses: superclasses, subclasses: subclasses)
+    }
+
+    /// AUROCs per concept and macro-AUROCs of scores `logits[record][concept]` (any monotone
+    /// score: a model's raw logits, or an ensemble's mean logits).
+    public static func evaluation(
+        name: String, logits l: [[Double]], labels: [[Bool]], leads: [StandardLead], concepts: [EntitySpec], superclasses: Set<String>,
+        subclasses: Set<String>
+    ) -> LeadSetEvaluation {
         var per: [String: Double] = [:]
         for (k, c) in concepts.enumerated() {
             if let a = Metrics.auroc(scores: l.map { $0[k] }, labels: labels.map { $0[k] }) { per[c.id] = a }

@@ -12,13 +12,17 @@ public struct TrainingSample: Sendable {
     public var targets: [Float?]
     /// The free-text report (contrastive objective).
     public var report: String
+    /// A teacher's probability per entity (knowledge distillation, `Trainer.distilled`), mixed
+    /// into `targets` with `TrainingOptions.teacherWeight`; `nil` = hard targets only.
+    public var teacher: [Float]?
 
     /// A sample.
-    public init(id: String, leads: [StandardLead: [Float]], targets: [Float?], report: String) {
+    public init(id: String, leads: [StandardLead: [Float]], targets: [Float?], report: String, teacher: [Float]? = nil) {
         self.id = id
         self.leads = leads
         self.targets = targets
         self.report = report
+        self.teacher = teacher
     }
 }
 
@@ -74,6 +78,9 @@ public struct TrainingOptions: Sendable, Codable, Hashable {
     public var seed: UInt64 = 7
     /// Parallel shards per step (bounded to the core count).
     public var shards = 2
+    /// Knowledge distillation: the entity loss's target is `(1 − w)·label + w·teacher` for samples
+    /// with teacher probabilities (`TrainingSample.teacher`); 0 = the labels alone.
+    public var teacherWeight: Float = 0
 
     /// Defaults.
     public init() {}
@@ -273,6 +280,12 @@ public struct Trainer: Sendable {
                         if let o = other.leads[kept[k].0] { kept[k].1 = Augmentation.mixed(kept[k].1, o, lambda: lambda) }
                     }
                     batch[index].targets = Augmentation.mixedTargets(sample.targets, other.targets, lambda: lambda)
+                    // Distillation: the teacher's probabilities are mixed like the labels.
+                    if let ta = sample.teacher, let tb = other.teacher, ta.count == tb.count {
+                        batch[index].teacher = zip(ta, tb).map { lambda * $0 + (1 - lambda) * $1 }
+                    } else {
+                        batch[index].teacher = nil
+                    }
                 }
                 if options.timeStretch > 0 {
                     let factor = 1 + options.timeStretch * (2 * rng.nextUniform() - 1)
@@ -381,7 +394,7 @@ public struct Trainer: Sendable {
         // Phase 2: texts and losses, centrally.
         var grads = [Float](repeating: 0, count: net.layout.totalCount)
         let reportFeatures = batch.map { tokenizer.features($0.report) }
-        let targets = batch.map(\.targets)
+        let targets = batch.map { Distillation.targets($0.targets, teacher: $0.teacher, weight: options.teacherWeight) }
         let reports = batch.map(\.report)
         var dECG = [Float](repeating: 0, count: b * e)
         let losses = parameters.withUnsafeBufferPointer { pp in

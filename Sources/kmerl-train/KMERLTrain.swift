@@ -130,6 +130,12 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("lead-set-weights"), help: "Relative weights of the lead-masking draws, 8 comma-separated numbers: all 12, 6 limb, I-II-III-V2, I-II-V2, I-II, I, one random lead, random subset (default 25,10,10,10,10,10,13,12).")
     var leadSetWeights: String?
 
+    @Option(help: "Knowledge distillation: comma-separated teacher model files (trained on the same records with the same loss options, e.g. other seeds). Before training, each training record is scored on all 12 leads by every teacher and the entity targets become (1 − α)·label + α·teacher probability (mean over the teachers). The written model does not need the teachers.")
+    var teacher = ""
+
+    @Option(name: .customLong("teacher-weight"), help: "α of --teacher: the teacher's share of the entity targets (0–1).")
+    var teacherWeight: Float = 0.5
+
     func configuration() throws -> EncoderConfiguration {
         var config = EncoderConfiguration()
         if let fusion {
@@ -171,15 +177,24 @@ struct Fit: AsyncParsableCommand {
         if noise != defaults.noiseLevel { out += " --noise \(noise)" }
         if mixup != defaults.mixupProbability { out += " --mixup \(mixup)" }
         if let leadSetWeights { out += " --lead-set-weights \(leadSetWeights)" }
+        if !teacherPaths.isEmpty { out += " --teacher \(teacher) --teacher-weight \(teacherWeight)" }
         return out
     }
 
+    var teacherPaths: [String] { teacher.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty } }
+
     func run() async throws {
         let config = try configuration()
+        guard teacherWeight >= 0 && teacherWeight <= 1 else { throw ValidationError("--teacher-weight must lie in 0…1, not \(teacherWeight)") }
+        // Teachers are loaded (and refused if broken) before the corpus.
+        let teachers = try teacherPaths.map { try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: $0)) }
+        for (path, t) in zip(teacherPaths, teachers) where !ModelEnsemble.samePreprocessing(t.configuration, config) {
+            throw ValidationError("--teacher \(path): expects \(t.configuration.length) samples at \(t.configuration.sampleRate) Hz, the student \(config.length) at \(config.sampleRate) Hz")
+        }
         let excluded = Set(excludeFolds.split(separator: ",").compactMap { Int(String($0).trimmingWhitespace()) })
         guard !excluded.contains(validationFold) else { throw ValidationError("--exclude-folds must not contain the validation fold \(validationFold)") }
         let corpusData = try await corpus.load(configuration: config)
-        let (train, val, valLabels) = corpusData.split(validationFold: validationFold, excluded: excluded)
+        var (train, val, valLabels) = corpusData.split(validationFold: validationFold, excluded: excluded)
         say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities; encoder \(config.fusion.rawValue), stem \(config.convChannels), \(config.layers) layer(s)")
         var options = TrainingOptions()
         options.epochs = epochs
@@ -206,7 +221,29 @@ struct Fit: AsyncParsableCommand {
             options.leadSetWeights = w
         }
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
+        options.teacherWeight = teachers.isEmpty ? 0 : teacherWeight
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
+        var ensemble: ModelEnsemble?
+        if !teachers.isEmpty {
+            let e = try ModelEnsemble(models: teachers)
+            let t0 = Date()
+            train = await trainer.distilled(train, teacher: e)
+            // How far the teacher is from the labels it is mixed with (superclasses and all entities).
+            var gap = (all: 0.0, allCount: 0.0, superclass: 0.0, superclassCount: 0.0)
+            for sample in train {
+                for (k, y) in sample.targets.enumerated() {
+                    guard let y, let t = sample.teacher?[k], !heldOut.contains(corpusData.entities[k].id) else { continue }
+                    gap.all += Double(abs(t - y))
+                    gap.allCount += 1
+                    if corpusData.superclasses.contains(corpusData.entities[k].id) {
+                        gap.superclass += Double(abs(t - y))
+                        gap.superclassCount += 1
+                    }
+                }
+            }
+            say(String(format: "teacher: %d model(s) %@ scored %d training records on 12 leads in %.1f s; mean |teacher − label| %.4f (superclasses %.4f); targets = %.2f·label + %.2f·teacher", teachers.count, e.version, train.count, Date().timeIntervalSince(t0), gap.all / max(1, gap.allCount), gap.superclass / max(1, gap.superclassCount), 1 - teacherWeight, teacherWeight))
+            ensemble = e
+        }
         let checkpointURL = URL(fileURLWithPath: checkpoint ?? out + ".checkpoint")
         var state = trainer.initialState()
         if resume, FileManager.default.fileExists(atPath: checkpointURL.path) {
@@ -226,6 +263,9 @@ struct Fit: AsyncParsableCommand {
         card.heldOutConcepts = heldOut.sorted()
         // Classification queries every trained concept with the text it was trained and calibrated with.
         for entity in trained { card.conceptTexts[entity.id] = entity.text }
+        if let ensemble {
+            card.notes["distilled"] = "teacher weight \(teacherWeight); teachers \(ensemble.version) (\(teacherPaths.joined(separator: ",")))"
+        }
         card.seed = seed
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
@@ -245,7 +285,7 @@ struct Evaluate: AsyncParsableCommand {
 
     @OptionGroup var corpus: CorpusOptions
 
-    @Option(help: "Model file (safetensors).")
+    @Option(help: "Model file (safetensors); several comma-separated files are evaluated as an ensemble (the mean of their raw logits).")
     var model: String
 
     @Option(help: "Fold to evaluate.")
@@ -255,25 +295,31 @@ struct Evaluate: AsyncParsableCommand {
     var json = false
 
     func run() async throws {
-        let m = try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: model))
+        let paths = model.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty }
+        guard !paths.isEmpty else { throw ValidationError("--model needs at least one file") }
+        let members = try paths.map { try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: $0)) }
+        let m = members[0]
+        for (path, other) in zip(paths, members) where !ModelEnsemble.samePreprocessing(other.configuration, m.configuration) {
+            throw ValidationError("\(path): another sample rate or length than \(paths[0]); an ensemble's members must prepare records alike")
+        }
+        let ensemble = try ModelEnsemble(models: members)
         let corpusData = try await corpus.load(configuration: m.configuration)
         let (_, val, labels) = corpusData.split(validationFold: fold)
         guard !val.isEmpty else { throw ValidationError("no records of fold \(fold) under \(corpus.records)") }
-        let evaluator = Evaluator(model: m)
         var results: [LeadSetEvaluation] = []
         for (name, leads) in LeadSets.evaluation {
             results.append(
-                await evaluator.evaluate(
+                await ensemble.evaluate(
                     name: name, samples: val, labels: labels, leads: leads, concepts: corpusData.entities, superclasses: corpusData.superclasses,
                     subclasses: corpusData.subclasses))
         }
         if json {
             let enc = JSONEncoder()
             enc.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try enc.encode(EvaluationReport(model: m.version, fold: fold, records: val.count, heldOut: m.card.heldOutConcepts, leadSets: results)), as: UTF8.self))
+            print(String(decoding: try enc.encode(EvaluationReport(model: ensemble.version, fold: fold, records: val.count, heldOut: m.card.heldOutConcepts, leadSets: results)), as: UTF8.self))
             return
         }
-        print("model \(m.version), fold \(fold), \(val.count) records")
+        print((members.count > 1 ? "ensemble of \(members.count) models (mean raw logit) \(ensemble.version)" : "model \(m.version)") + ", fold \(fold), \(val.count) records")
         print("lead set        superclass  subclass  " + m.card.heldOutConcepts.map { "\($0) (zero-shot)" }.joined(separator: "  "))
         for r in results {
             let zs = m.card.heldOutConcepts.map { r.perConcept[$0].map { String(format: "%.3f", $0) } ?? "n/a" }

@@ -79,4 +79,41 @@ import Testing
             #expect(batched[k] == Filters.filtfilt(lead, sections: sections, sampleRate: 500), "lead \(k)")
         }
     }
+
+    /// Every block size (1…13 leads of one length: one, two or three SIMD groups, partly filled, and
+    /// a thirteenth lead on its own), one section or two, gives exactly the one-lead result.
+    @Test func batchedFilteringEqualsOneLeadAtATimeForEveryBlockSize() throws {
+        let record = try TestRecords.ludb(7)
+        let base = record.leads.map { Array($0.samples.prefix(1500)) }
+        let one = Filters.highpassSections(cutoff: 0.5, sampleRate: 500)
+        let two = Filters.lowpassSections(cutoff: 40, sampleRate: 500, order: 4)
+        for count in 1...13 {
+            var leads = (0..<count).map { base[$0 % base.count].map { $0 * Float(1 + $0.magnitude) } }
+            if count > 2 { leads[2][700] = .infinity }
+            for sections in [one, two] {
+                let batched = Filters.filtfilt(many: leads, sections: sections, sampleRate: 500)
+                for (k, lead) in leads.enumerated() {
+                    #expect(batched[k] == Filters.filtfilt(lead, sections: sections, sampleRate: 500), "\(count) leads, lead \(k)")
+                }
+            }
+        }
+        // Shorter than the padding and the chunk: two samples.
+        let tiny: [[Float]] = [[1, 2], [3, -1], [0, 5]]
+        let batched = Filters.filtfilt(many: tiny, sections: one + two, sampleRate: 500)
+        for (k, lead) in tiny.enumerated() { #expect(batched[k] == Filters.filtfilt(lead, sections: one + two, sampleRate: 500)) }
+    }
+
+    @Test func allFiniteFindsEveryKindOfInvalidSample() {
+        var x = [Float](repeating: 1, count: 37)
+        #expect(Filters.allFinite(x))
+        #expect(Filters.allFinite([]))
+        for bad: Float in [.nan, .infinity, -.infinity, .signalingNaN] {
+            for position in [0, 7, 8, 31, 32, 36] {
+                x[position] = bad
+                #expect(!Filters.allFinite(x), "\(bad) at \(position)")
+                x[position] = -Float.greatestFiniteMagnitude
+                #expect(Filters.allFinite(x))
+            }
+        }
+    }
 }

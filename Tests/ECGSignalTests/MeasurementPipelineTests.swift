@@ -48,30 +48,43 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
     @Test func delineationOnLUDB() throws {
         let measured = try ludbCache.get()
         var total = DelineationScore()
+        var halves = [DelineationScore(), DelineationScore()]
         for (record, m) in measured {
             let n = Int(record.id)!
+            var score = DelineationScore()
             for (index, lead) in record.leads.enumerated() {
                 let std = try #require(lead.lead.standardLead)
                 let waves = try TestRecords.ludbWaves(n, lead: TestRecords.ludbSuffix(std))
                 let reference = waves
                 let detected = DelineationScore.detectedPositions(beats: m.beats, lead: m.leads[index], sampleRate: 500)
-                total.add(reference: reference, detected: detected, sampleRate: 500)
+                score.add(reference: reference, detected: detected, sampleRate: 500)
             }
+            total.merge(score)
+            halves[n <= 50 ? 0 : 1].merge(score)
         }
         print(total.table(title: "kmerl delineation, LUDB 1-100, all 12 leads, 150 ms matching window"))
+        // The T settings were tuned on all 100 records (no other annotated delineation data): the T
+        // offset on each half shows how much the 25 ms figure depends on that. Reached: 22.6 ms on
+        // 1-50, 25.1 on 51-100 (above the target; 22.9 and 26.7 before biphasic T waves were ended
+        // after their terminal phase); `Benchmarks/signal.sh` prints the same and, for
+        // each T constant, the value chosen on one half scored on the other.
+        let tHalves = halves.map { $0.statistics[4].standardDeviation }
+        print(String(format: "T offset SD, records 1-50: %.2f ms, 51-100: %.2f ms", tHalves[0], tHalves[1]))
+        #expect(tHalves[0] <= 22.6, "T offset SD on 1-50: \(tHalves[0])")
+        #expect(tHalves[1] <= 25.2, "T offset SD on 51-100: \(tHalves[1])")
         let s = Dictionary(uniqueKeysWithValues: total.statistics.map { ($0.name, $0) })
         // Issue targets: QRS |mean| ≤ 5 ms, SD ≤ 12 ms; P on/off and T off |mean| ≤ 10 ms, SD ≤ 25 ms;
         // ≥ 95 % matched. Reached (per-beat boundaries: beats of another morphology delineated from
         // their own median beats; pacemaker spikes removed; QRS boundaries where the signal has
         // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre; low T waves ended
-        // near that centre, clear ones per beat; QRS onset at a slope valley before a slow wave):
+        // near that centre, clear ones per beat; biphasic T waves ended after their terminal phase; QRS
+        // onset at a slope valley before a slow wave):
         // QRS on 1.8 ± 10.44, QRS off −0.4 ± 11.87,
-        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −3.8 ± 24.99 ms (99.8 % matched) — all met, the
-        // T offset SD only just.
+        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −1.7 ± 23.95 ms (99.8 % matched) — all met.
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 25.0),
+            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 24.0),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])
@@ -261,12 +274,18 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
-        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 70 agree, 25 exceptions with the reason printed, 5 kmerl
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 72 agree, 24 exceptions with the reason printed, 4 kmerl
         // misses: 3 paced records (45, 93, 95: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets), record 83 (atrial fibrillation: lead II alone 186 ms, I+II 196,
-        // 12 leads 162: fibrillation waves as steep as a third of the low QRS's slope run into it)
-        // and record 99 (I+II 94 ms, the others 78–84). Records 12 and 90 no longer miss since the
+        // experts' from some subsets) and record 83 (atrial fibrillation, complete LBBB, polymorphic
+        // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
+        // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
+        // its beats' fiducial points had landed on either trough of the low notched QRS; in I+II a
+        // fibrillation wave before lead I's QRS is still taken into it). Record 99 no longer misses
+        // (I+II 86 ms, was 94; the others 78–84) since with two leads an ill-defined end of the later
+        // lead gives way to the other's (`MeasurementPipeline.twoLeadOffsetSlope`): lead I's S wave
+        // returns into an ST segment still rising at 4 % of its QRS slope, 13 ms after the experts' end,
+        // while lead II settles flat (0.9 %). Records 12 and 90 no longer miss since the
         // QRS onset stops at a valley of the slope before it (`Delineator.qrsOnsetValley`): the
         // slow end of the P wave in low-amplitude limb leads had been taken into the QRS (record 12,
         // limb leads 114 ms, now 94). Records 8, 34 and 74 (paced) no longer miss: their
@@ -274,9 +293,9 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
         // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
         #expect(hrProblems.isEmpty, "\(hrProblems)")
-        #expect(agreed >= 70, "\(agreed) records agree")
+        #expect(agreed >= 72, "\(agreed) records agree")
         let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
-        #expect(missed == ["record 45", "record 83", "record 93", "record 95", "record 99"], "\(misses)")
+        #expect(missed == ["record 45", "record 83", "record 93", "record 95"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest

@@ -1,5 +1,5 @@
 import ECGCore
-import ECGSignal
+@testable import ECGSignal
 import Foundation
 import Testing
 
@@ -149,5 +149,27 @@ import Testing
         let peak = try #require(window.map { beat[$0] }.max())
         #expect(peak > 0.5 && peak < 2.5)
         #expect(abs(Double(peak) - (m.leads[1].rAmplitude ?? 0)) < 0.15)
+    }
+
+    /// The selection behind the quality percentiles gives what a full sort would, for every rank,
+    /// near the ends (kept extremes) and in the middle (quickselect), with ties and signed zeros.
+    @Test func orderStatisticsEqualTheSortedValues() {
+        var generator = SystemRandomNumberGenerator()
+        for count in [1, 2, 3, 17, 40, 251] {
+            for round in 0..<3 {
+                let values: [Float] = (0..<count).map { k in
+                    round == 0 ? Float.random(in: -5...5, using: &generator) : round == 1 ? Float(Int.random(in: -3...3, using: &generator)) : (k % 2 == 0 ? 0 : -0.0)
+                }
+                let sorted = values.sorted()
+                for k in 0..<count {
+                    var copy = values
+                    let v = copy.withUnsafeMutableBufferPointer { SignalQualityAssessor.orderStatistic($0, k) }
+                    #expect(v == sorted[k], "count \(count), rank \(k)")
+                }
+            }
+        }
+        let x = (0..<5000).map { Float(sin(Double($0) * 0.37)) * Float($0 % 7) }
+        let sample = stride(from: 0, to: 5000, by: 20).map { x[$0] }.sorted()
+        #expect(SignalQualityAssessor.percentileSpread(x, low: 0.01, high: 0.99) == sample[247] - sample[2])
     }
 }

@@ -80,7 +80,9 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "terminalSlope": p.delineator.terminalReturnSlope = v
         case "terminalDeviation": p.delineator.terminalDeviation = v
         case "terminalReach": p.delineator.terminalReach = v
+        case "qrsOnsetValley": p.delineator.qrsOnsetValley = v
         case "alignmentReach": p.alignmentReach = v
+        case "fewLeadsAlignmentReach": p.fewLeadsAlignmentReach = v
         case "leadBoundaryWeight": p.leadBoundaryWeight = v
         case "globalQRSQuantile": p.globalQRSQuantile = v
         case "consensusOnset": p.consensusLevels.onset = v
@@ -98,6 +100,13 @@ func applyOverrides(_ p: inout MeasurementPipeline) {
         case "lowTWaveWeight": p.lowTWaveWeight = v
         case "beatTOffsetReach": p.beatTOffsetReach = v
         case "beatTOffsetWeight": p.beatTOffsetWeight = v
+        case "terminalTPhase": p.delineator.terminalTPhase = v
+        case "terminalTGap": p.delineator.terminalTGap = v
+        case "terminalTMinimum": p.delineator.terminalTMinimum = v
+        case "terminalTWindow": p.delineator.terminalTWindow = v
+        case "terminalTReach": p.delineator.terminalTReach = v
+        case "terminalTMaximumQTc": p.delineator.terminalTMaximumQTc = v
+        case "terminalTDuration": p.delineator.terminalTDuration = v
         case "tOffsetShift": p.delineator.tOffsetShift = v
         case "qrsOnsetShift": p.delineator.qrsOnsetShift = v
         case "qrsOffsetShift": p.delineator.qrsOffsetShift = v
