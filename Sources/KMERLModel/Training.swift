@@ -57,6 +57,23 @@ public struct TrainingOptions: Sendable, Codable, Hashable {
     /// Decay of an exponential moving average of the parameters, updated after every step; the
     /// saved model is the average (0 = off: the last parameters).
     public var emaDecay: Float = 0
+    /// Largest relative random time stretch of a training sample (session 4, off by default): each
+    /// sample's leads are resampled by one factor drawn uniformly from `1 ± timeStretch` (0.1:
+    /// 0.9–1.1, i.e. ±10 % heart rate), about the record's centre, same length, zero-filled
+    /// outside the record; 0 = none.
+    public var timeStretch: Float = 0
+    /// Largest standard deviation of additive white Gaussian noise (inputs are z-scored per
+    /// lead, so 0.1 is 10 % of a lead's standard deviation); each sample draws its level
+    /// uniformly from 0 to this (session 4, off by default); 0 = none.
+    public var noiseLevel: Float = 0
+    /// Probability that a training sample is mixed with another sample of its batch (mixup,
+    /// session 4, off by default): signals and targets become `λ·own + (1−λ)·other` with
+    /// `λ` uniform in 0.5–1 (the own record dominates and keeps its report); 0 = none.
+    public var mixupProbability: Float = 0
+    /// Relative weights of the dynamic lead-masking draws: all 12, 6 limb, I-II-III-V2, I-II-V2,
+    /// I-II, I, one random lead, a random subset (`LeadSets.sample(_:weights:)`); `nil` = the
+    /// shipped 25/10/10/10/10/10/13/12 %.
+    public var leadSetWeights: [Float]? = nil
     /// Seed of initialisation, shuffling and masking.
     public var seed: UInt64 = 7
     /// Parallel shards per step (bounded to the core count).
@@ -84,6 +101,38 @@ public enum LeadSets {
     public static let evaluation: [(name: String, leads: [StandardLead])] = [
         ("all 12", StandardLead.allCases), ("6 limb", limb), ("I,II,III,V2", four), ("I,II,V2", three), ("I,II", two), ("I", [.i]),
     ]
+
+    /// A random lead set drawn with relative `weights` (8 non-negative values: all 12, 6 limb,
+    /// I-II-III-V2, I-II-V2, I-II, I, one random lead, a random subset); `nil`, or weights of the
+    /// wrong count or sum, give `sample(_:)`.
+    public static func sample(_ rng: inout SeededGenerator, weights: [Float]?) -> [StandardLead] {
+        guard let weights, weights.count == 8, weights.allSatisfy({ $0 >= 0 }) else { return sample(&rng) }
+        let total = weights.reduce(0, +)
+        guard total > 0 else { return sample(&rng) }
+        let u = rng.nextUniform() * total
+        var cumulative: Float = 0
+        var pick = 7
+        for (k, w) in weights.enumerated() {
+            cumulative += w
+            if u < cumulative {
+                pick = k
+                break
+            }
+        }
+        switch pick {
+        case 0: return StandardLead.allCases
+        case 1: return limb
+        case 2: return four
+        case 3: return three
+        case 4: return two
+        case 5: return [.i]
+        case 6: return [StandardLead.allCases[Int(rng.next() % 12)]]
+        default:
+            var out = StandardLead.allCases.filter { _ in rng.nextUniform() < 0.5 }
+            if out.isEmpty { out = [StandardLead.allCases[Int(rng.next() % 12)]] }
+            return out
+        }
+    }
 
     /// A random lead set for one training sample.
     public static func sample(_ rng: inout SeededGenerator) -> [StandardLead] {
@@ -218,12 +267,34 @@ public struct Trainer: Sendable {
         var sumE = 0.0
         var sumC = 0.0
         for s in 0..<steps {
-            let batch = order[(s * options.batchSize)..<min(samples.count, (s + 1) * options.batchSize)].map { samples[$0] }
+            var batch = order[(s * options.batchSize)..<min(samples.count, (s + 1) * options.batchSize)].map { samples[$0] }
             var views: [[(StandardLead, [Float])]] = []
-            for sample in batch {
-                let set = LeadSets.sample(&rng)
+            for (index, sample) in batch.enumerated() {
+                let set = LeadSets.sample(&rng, weights: options.leadSetWeights)
                 var kept = set.compactMap { lead in sample.leads[lead].map { (lead, $0) } }
                 if kept.isEmpty, let any = sample.leads.sorted(by: { $0.key < $1.key }).first { kept = [(any.key, any.value)] }
+                if options.mixupProbability > 0 && batch.count > 1 && rng.nextUniform() < options.mixupProbability {
+                    let other = batch[(index + 1 + Int(rng.next() % UInt64(batch.count - 1))) % batch.count]
+                    let lambda = 0.5 + 0.5 * rng.nextUniform()
+                    for k in 0..<kept.count {
+                        if let o = other.leads[kept[k].0] { kept[k].1 = Augmentation.mixed(kept[k].1, o, lambda: lambda) }
+                    }
+                    batch[index].targets = Augmentation.mixedTargets(sample.targets, other.targets, lambda: lambda)
+                    // Distillation: the teacher's probabilities are mixed like the labels.
+                    if let ta = sample.teacher, let tb = other.teacher, ta.count == tb.count {
+                        batch[index].teacher = zip(ta, tb).map { lambda * $0 + (1 - lambda) * $1 }
+                    } else {
+                        batch[index].teacher = nil
+                    }
+                }
+                if options.timeStretch > 0 {
+                    let factor = 1 + options.timeStretch * (2 * rng.nextUniform() - 1)
+                    for k in 0..<kept.count { kept[k].1 = Augmentation.stretched(kept[k].1, by: factor) }
+                }
+                if options.noiseLevel > 0 {
+                    let sigma = options.noiseLevel * rng.nextUniform()
+                    for k in 0..<kept.count { kept[k].1 = Augmentation.noisy(kept[k].1, sigma: sigma, rng: &rng) }
+                }
                 if options.maxTimeShift > 0 {
                     let shift = Int(rng.next() % UInt64(2 * options.maxTimeShift + 1)) - options.maxTimeShift
                     for k in 0..<kept.count { kept[k].1 = Self.shifted(kept[k].1, by: shift) }

@@ -118,6 +118,18 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("patch-mask"), help: "Probability of zeroing each 0.4 s patch of a kept lead.")
     var patchMask: Float = 0.05
 
+    @Option(name: .customLong("time-stretch"), help: "Largest relative random time stretch of a training sample (0.1: factors 0.9-1.1, heart-rate variation; augmentation, 0 = none).")
+    var timeStretch: Float = TrainingOptions().timeStretch
+
+    @Option(help: "Largest standard deviation of additive white noise on the z-scored training leads (each sample draws its level from 0 to this; 0 = none).")
+    var noise: Float = TrainingOptions().noiseLevel
+
+    @Option(help: "Probability that a training sample is mixed with another of its batch (signals and targets, own weight 0.5-1; 0 = none).")
+    var mixup: Float = TrainingOptions().mixupProbability
+
+    @Option(name: .customLong("lead-set-weights"), help: "Relative weights of the lead-masking draws, 8 comma-separated numbers: all 12, 6 limb, I-II-III-V2, I-II-V2, I-II, I, one random lead, random subset (default 25,10,10,10,10,10,13,12).")
+    var leadSetWeights: String?
+
     @Option(help: "Knowledge distillation: comma-separated teacher model files (trained on the same records with the same loss options, e.g. other seeds). Before training, each training record is scored on all 12 leads by every teacher and the entity targets become (1 − α)·label + α·teacher probability (mean over the teachers). The written model does not need the teachers.")
     var teacher = ""
 
@@ -161,6 +173,10 @@ struct Fit: AsyncParsableCommand {
         if batchSize != defaults.batchSize { out += " --batch-size \(batchSize)" }
         if learningRate != defaults.learningRate { out += " --learning-rate \(learningRate)" }
         if shards != defaults.shards { out += " --shards \(shards)" }
+        if timeStretch != defaults.timeStretch { out += " --time-stretch \(timeStretch)" }
+        if noise != defaults.noiseLevel { out += " --noise \(noise)" }
+        if mixup != defaults.mixupProbability { out += " --mixup \(mixup)" }
+        if let leadSetWeights { out += " --lead-set-weights \(leadSetWeights)" }
         if !teacherPaths.isEmpty { out += " --teacher \(teacher) --teacher-weight \(teacherWeight)" }
         return out
     }
@@ -194,6 +210,16 @@ struct Fit: AsyncParsableCommand {
         options.weightDecay = max(0, weightDecay)
         options.emaDecay = min(max(0, ema), 0.9999)
         options.patchMaskProbability = min(max(0, patchMask), 1)
+        options.timeStretch = min(max(0, timeStretch), 0.5)
+        options.noiseLevel = max(0, noise)
+        options.mixupProbability = min(max(0, mixup), 1)
+        if let leadSetWeights {
+            let w = leadSetWeights.split(separator: ",").compactMap { Float(String($0).trimmingWhitespace()) }
+            guard w.count == 8, w.allSatisfy({ $0 >= 0 }), w.reduce(0, +) > 0 else {
+                throw ValidationError("--lead-set-weights needs 8 non-negative numbers with a positive sum, got '\(leadSetWeights)'")
+            }
+            options.leadSetWeights = w
+        }
         let heldOut = Set(holdOut.split(separator: ",").map { String($0).trimmingWhitespace() }.filter { !$0.isEmpty })
         options.teacherWeight = teachers.isEmpty ? 0 : teacherWeight
         let trainer = try Trainer(configuration: config, entities: corpusData.entities, heldOut: heldOut, options: options)
