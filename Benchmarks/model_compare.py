@@ -9,30 +9,12 @@ like these — with 160-183 records per fold, it shows how large a gap the data 
 
 Usage: python3 model_compare.py KMERL.csv CNN.csv [--resamples 2000] [--seed 0]
 """
-import argparse, csv
+import argparse, csv, os, sys
 from collections import defaultdict
 import numpy as np
 
-SUPER = ["NORM", "MI", "STTC", "CD", "HYP"]
-
-
-def auroc(s, y):
-    """Mann-Whitney AUROC with average ranks for ties; nan when a class is missing."""
-    pos = y.sum()
-    neg = len(y) - pos
-    if pos == 0 or neg == 0:
-        return float("nan")
-    order = np.argsort(s, kind="mergesort")
-    ss = s[order]
-    ranks = np.empty(len(s))
-    i = 0
-    while i < len(s):
-        j = i
-        while j + 1 < len(s) and ss[j + 1] == ss[i]:
-            j += 1
-        ranks[order[i:j + 1]] = (i + j) / 2 + 1
-        i = j + 1
-    return (ranks[y == 1].sum() - pos * (pos + 1) / 2) / (pos * neg)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from model_baseline import SUPER, auroc  # the same AUROC (average ranks for ties) as the CNN's own figures
 
 
 def macro(scores, labels, idx):

@@ -60,16 +60,6 @@ public struct ModelEnsemble: Sendable {
         return sum.map { row in row.map { $0 / n } }
     }
 
-    /// AUROCs per concept of the ensemble's mean logits for one lead set (`Evaluator.evaluate` for
-    /// several models; an ensemble of one model gives exactly that model's figures).
-    public func evaluate(
-        name: String, samples: [TrainingSample], labels: [[Bool]], leads: [StandardLead], concepts: [EntitySpec], superclasses: Set<String>,
-        subclasses: Set<String>
-    ) async -> LeadSetEvaluation {
-        let l = await logits(samples: samples, leads: leads, concepts: concepts)
-        return Evaluator.evaluation(name: name, logits: l, labels: labels, leads: leads, concepts: concepts, superclasses: superclasses, subclasses: subclasses)
-    }
-
     /// Teacher probabilities `[record][entity]`: every member scores each sample on all its leads
     /// (no masking, no shift); a member's probability is `sigmoid(logit − log w)`, where `w` is
     /// the entity's positive weight of the class-balanced loss it was trained with (so the
