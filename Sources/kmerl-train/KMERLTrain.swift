@@ -65,10 +65,10 @@ struct Fit: AsyncParsableCommand {
     var holdOut = ""
 
     @Option(name: .customLong("batch-size"), help: "Samples per step.")
-    var batchSize = 64
+    var batchSize = TrainingOptions().batchSize
 
     @Option(name: .customLong("learning-rate"), help: "Peak learning rate.")
-    var learningRate: Float = 3e-3
+    var learningRate = TrainingOptions().learningRate
 
     @Option(name: .customLong("checkpoint"), help: "Checkpoint file (default: OUT.checkpoint), written after every epoch.")
     var checkpoint: String?
@@ -89,34 +89,34 @@ struct Fit: AsyncParsableCommand {
     var layers: Int?
 
     @Option(help: "Parallel shards per step. The floating-point sum of the shard gradients depends on it, so the same seed and shard count give the same model on any machine (the shipped model: 2).")
-    var shards = 2
+    var shards = TrainingOptions().shards
 
     @Option(name: .customLong("time-shift"), help: "Largest random time shift of a training sample, in samples at 100 Hz (augmentation; 0 = none).")
-    var timeShift = 25
+    var timeShift = TrainingOptions().maxTimeShift
 
     @Flag(name: .customLong("concept-head"), help: "Give every concept its own logit bias and temperature, computed from its text embedding (unseen concepts get them too).")
     var conceptHead = false
 
     @Option(name: .customLong("positive-weight-power"), help: "Class balance of the entity loss: positives of a concept weighted by (negatives/positives)^P, capped by --positive-weight-cap (0 = unweighted; the shipped model: 1).")
-    var positiveWeightPower: Float = 0
+    var positiveWeightPower = TrainingOptions().positiveWeightPower
 
     @Option(name: .customLong("positive-weight-cap"), help: "Largest positive weight of the class-balanced entity loss.")
-    var positiveWeightCap: Float = 10
+    var positiveWeightCap = TrainingOptions().positiveWeightCap
 
     @Option(name: .customLong("superclass-weight"), help: "Loss weight of the five PTB-XL diagnostic superclass concepts in the entity loss (the other concepts weigh 1; the shipped model: 3).")
     var superclassWeight: Float = 1
 
     @Option(name: .customLong("contrastive-weight"), help: "Weight of the CLIP-style ECG-report loss beside the entity loss.")
-    var contrastiveWeight: Float = 0.3
+    var contrastiveWeight = TrainingOptions().contrastiveWeight
 
     @Option(help: "Decay of an exponential moving average of the weights, updated every step; the saved model is the average (0 = off).")
-    var ema: Float = 0
+    var ema = TrainingOptions().emaDecay
 
     @Option(name: .customLong("weight-decay"), help: "AdamW weight decay.")
-    var weightDecay: Float = 0.02
+    var weightDecay = TrainingOptions().weightDecay
 
     @Option(name: .customLong("patch-mask"), help: "Probability of zeroing each 0.4 s patch of a kept lead.")
-    var patchMask: Float = 0.05
+    var patchMask = TrainingOptions().patchMaskProbability
 
     @Option(name: .customLong("time-stretch"), help: "Largest relative random time stretch of a training sample (0.1: factors 0.9-1.1, heart-rate variation; augmentation, 0 = none).")
     var timeStretch: Float = TrainingOptions().timeStretch
