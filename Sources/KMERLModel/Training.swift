@@ -119,6 +119,29 @@ public enum LeadSets {
                 break
             }
         }
+        return draw(pick, &rng)
+    }
+
+    /// A random lead set for one training sample.
+    public static func sample(_ rng: inout SeededGenerator) -> [StandardLead] {
+        let u = rng.nextUniform()
+        let pick: Int
+        switch u {
+        case ..<0.25: pick = 0
+        case ..<0.35: pick = 1
+        case ..<0.45: pick = 2
+        case ..<0.55: pick = 3
+        case ..<0.65: pick = 4
+        case ..<0.75: pick = 5
+        case ..<0.88: pick = 6
+        default: pick = 7
+        }
+        return draw(pick, &rng)
+    }
+
+    /// The lead set of draw `pick` (all 12, 6 limb, I-II-III-V2, I-II-V2, I-II, I, one random
+    /// lead, a random subset); the last two draw from `rng`.
+    private static func draw(_ pick: Int, _ rng: inout SeededGenerator) -> [StandardLead] {
         switch pick {
         case 0: return StandardLead.allCases
         case 1: return limb
@@ -127,24 +150,6 @@ public enum LeadSets {
         case 4: return two
         case 5: return [.i]
         case 6: return [StandardLead.allCases[Int(rng.next() % 12)]]
-        default:
-            var out = StandardLead.allCases.filter { _ in rng.nextUniform() < 0.5 }
-            if out.isEmpty { out = [StandardLead.allCases[Int(rng.next() % 12)]] }
-            return out
-        }
-    }
-
-    /// A random lead set for one training sample.
-    public static func sample(_ rng: inout SeededGenerator) -> [StandardLead] {
-        let u = rng.nextUniform()
-        switch u {
-        case ..<0.25: return StandardLead.allCases
-        case ..<0.35: return limb
-        case ..<0.45: return four
-        case ..<0.55: return three
-        case ..<0.65: return two
-        case ..<0.75: return [.i]
-        case ..<0.88: return [StandardLead.allCases[Int(rng.next() % 12)]]
         default:
             var out = StandardLead.allCases.filter { _ in rng.nextUniform() < 0.5 }
             if out.isEmpty { out = [StandardLead.allCases[Int(rng.next() % 12)]] }
