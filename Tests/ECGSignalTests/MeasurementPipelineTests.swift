@@ -279,7 +279,16 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 73 agree, 24 exceptions with the reason printed, 3 kmerl
         // misses: 2 paced records (45, 93: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets) and record 83 (atrial fibrillation, complete LBBB, polymorphic
+        // experts' from some subsets; for 45 a second stimulus shape was tried and left out — an edge
+        // out of a flat baseline that decays back within 8 ms, ≥ 0.15 mV, which no unpaced record
+        // shows more than twice in I and II: it finds all 8 of 45's stimuli in I+II, but then lead
+        // I's atrial-pacing deflections pass the QRS detector (HR 67.8 against 61) and the QRS is
+        // still 218 ms; and it finds record 72's stimuli in II and I+II (72 is labelled
+        // "P-synchrony", in LUDB's "Cardiac pacing" column, though no comment says "pacing"),
+        // which the coincidence rule misses in the limb and 12 leads, so 72 would become a miss
+        // (II 88, I+II 102, limb 124, 12 136 ms) — and its experts begin the QRS 10–15 ms before
+        // the stimulus, so finding it in the 12 leads too would move 72's onsets away from theirs)
+        // and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
         // its beats' fiducial points had landed on either trough of the low notched QRS; in I+II a
