@@ -287,7 +287,11 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // "P-synchrony", in LUDB's "Cardiac pacing" column, though no comment says "pacing"),
         // which the coincidence rule misses in the limb and 12 leads, so 72 would become a miss
         // (II 88, I+II 102, limb 124, 12 136 ms) — and its experts begin the QRS 10–15 ms before
-        // the stimulus, so finding it in the 12 leads too would move 72's onsets away from theirs)
+        // the stimulus, so finding it in the 12 leads too would move 72's onsets away from theirs;
+        // accepting, once a record has shown two stimuli in several leads, further ones that return
+        // only to 0.6 of their height finds all 8 in 45's limb leads (214 → 188 ms, but HR 67.8:
+        // an atrial stimulus passes the detector) and 6 in 93's 12 leads (222 → 188 ms), yet moves
+        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out)
         // and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
