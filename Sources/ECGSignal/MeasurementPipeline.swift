@@ -79,6 +79,13 @@ public struct MeasurementPipeline: Sendable {
     public var excludeOtherMorphologies = true
     /// At most this many non-dominant morphology classes per record.
     public var maximumMorphologyClasses = 4
+    /// When a non-dominant morphology class holds more beats than the dominant one (at least
+    /// three), its median beat becomes the dominant one: the median beat of a mixed rhythm (demand
+    /// pacing with conducted beats, LUDB record 95: 4 paced, 5 conducted) is otherwise a blend of
+    /// both morphologies that correlates with the beats of neither, and from one subset of leads to
+    /// another the QRS measured on it ranged from the paced one's 160 ms to 214 ms, wider than any
+    /// beat (now 76–86 ms from every subset, the conducted beats; the experts' 92 ms).
+    public var mostFrequentMorphologyDominates = true
     /// Keep each lead's boundaries per beat (`LeadMeasurements.beatBoundaries`, and
     /// `RecordMeasurements.beatMorphology`), e.g. for validation against per-beat annotations.
     public var keepBeatBoundaries = false
@@ -235,7 +242,22 @@ public struct MeasurementPipeline: Sendable {
         }
         for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
         // Beats of another morphology (ectopic, paced, fused) leave the dominant median beats.
-        let classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
+        var classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
+        // A mixed rhythm (e.g. demand pacing with conducted beats) whose median beat, built from
+        // beats of two morphologies, resembles the beats of neither: the most frequent class becomes
+        // the dominant morphology and the classes are formed anew around it (a few rounds, since the
+        // new classes can again leave the dominant one smaller than another).
+        for _ in 0..<(mostFrequentMorphologyDominates ? 3 : 0) {
+            let sizes = Dictionary(classes.map { ($0, 1) }, uniquingKeysWith: +)
+            guard let (largest, size) = sizes.filter({ $0.key > 0 }).max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }),
+                size > sizes[0, default: 0], size >= 3
+            else { break }
+            let members = beats.indices.filter { classes[$0] == largest }.map { beats[$0] }
+            let step = max(1, Double(members.count) / Double(maximumTemplateBeats))
+            templateBeats = stride(from: 0.0, to: Double(members.count), by: step).map { members[Int($0)] }
+            for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
+            classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
+        }
         if excludeOtherMorphologies {
             let dominantBeats = Set(beats.indices.filter { classes[$0] == 0 }.map { beats[$0] })
             let kept = templateBeats.filter(dominantBeats.contains)

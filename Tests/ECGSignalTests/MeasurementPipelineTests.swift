@@ -79,12 +79,14 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // settled; P/T per-lead boundaries within ±15 ms of the multi-lead centre; low T waves ended
         // near that centre, clear ones per beat; biphasic T waves ended after their terminal phase; QRS
         // onset at a slope valley before a slow wave):
-        // QRS on 1.8 ± 10.44, QRS off −0.4 ± 11.87,
-        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −1.7 ± 23.95 ms (99.8 % matched) — all met.
+        // QRS on 1.8 ± 10.41, QRS off −0.4 ± 11.73,
+        // P on 3.5 ± 17.8, P off 2.6 ± 16.8, T off −1.7 ± 23.91 ms (99.8 % matched) — all met
+        // (10.44, 11.87 and 23.96 before the most frequent morphology became the dominant one:
+        // records 34 and 95, paced).
         // The limits below are the levels reached, so that a regression fails. These records were
         // also the tuning set.
         let limits: [String: (mean: Double, sd: Double)] = [
-            "QRS onset": (5, 10.5), "QRS offset": (5, 12.0), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 24.0),
+            "QRS onset": (5, 10.5), "QRS offset": (5, 11.8), "P onset": (10, 18.0), "P offset": (10, 17.0), "T offset": (10, 24.0),
         ]
         for (name, limit) in limits {
             let b = try #require(s[name])
@@ -274,14 +276,34 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         #expect(qrsComparisons == 100)
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
-        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 72 agree, 24 exceptions with the reason printed, 4 kmerl
-        // misses: 3 paced records (45, 93, 95: stimuli too small in lead II or I+II to be told
+        // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 73 agree, 24 exceptions with the reason printed, 3 kmerl
+        // misses: 2 paced records (45, 93: stimuli too small in lead II or I+II to be told
         // from a QRS slope by their shape alone, and paced QRS complexes still measured wider than the
-        // experts' from some subsets) and record 83 (atrial fibrillation, complete LBBB, polymorphic
+        // experts' from some subsets; for 45 a second stimulus shape was tried and left out — an edge
+        // out of a flat baseline that decays back within 8 ms, ≥ 0.15 mV, which no unpaced record
+        // shows more than twice in I and II: it finds all 8 of 45's stimuli in I+II, but then lead
+        // I's atrial-pacing deflections pass the QRS detector (HR 67.8 against 61) and the QRS is
+        // still 218 ms; and it finds record 72's stimuli in II and I+II (72 is labelled
+        // "P-synchrony", in LUDB's "Cardiac pacing" column, though no comment says "pacing"),
+        // which the coincidence rule misses in the limb and 12 leads, so 72 would become a miss
+        // (II 88, I+II 102, limb 124, 12 136 ms) — and its experts begin the QRS 10–15 ms before
+        // the stimulus, so finding it in the 12 leads too would move 72's onsets away from theirs;
+        // accepting, once a record has shown two stimuli in several leads, further ones that return
+        // only to 0.6 of their height finds all 8 in 45's limb leads (214 → 188 ms, but HR 67.8:
+        // an atrial stimulus passes the detector) and 6 in 93's 12 leads (222 → 188 ms), yet moves
+        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out)
+        // and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
         // its beats' fiducial points had landed on either trough of the low notched QRS; in I+II a
-        // fibrillation wave before lead I's QRS is still taken into it). Record 99 no longer misses
+        // fibrillation wave before lead I's QRS is still taken into it; the limb leads' 182 ms is 148
+        // now that the most frequent morphology is the dominant one, see below). Record 95 (atrial
+        // fibrillation with demand pacing: 4 paced and 5 conducted beats) no longer misses since
+        // the most frequent morphology class becomes the dominant one
+        // (`MeasurementPipeline.mostFrequentMorphologyDominates`): the median beat had been built from
+        // both kinds of beat and, in I+II, correlated with none of them (II 196, I+II 214, limb 159,
+        // 12 leads 160 ms: the paced QRS or wider); now the conducted beats from every subset, 76–86 ms
+        // (the experts' 92). Record 99 no longer misses
         // (I+II 86 ms, was 94; the others 78–84) since with two leads an ill-defined end of the later
         // lead gives way to the other's (`MeasurementPipeline.twoLeadOffsetSlope`): lead I's S wave
         // returns into an ST segment still rising at 4 % of its QRS slope, 13 ms after the experts' end,
@@ -293,9 +315,9 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // 10 (complete RBBB) is an exception now that the QRS end follows the return from a broad
         // terminal S (`Delineator.terminalReturnSlope`): 116 ms from 12 leads, the experts' 128.
         #expect(hrProblems.isEmpty, "\(hrProblems)")
-        #expect(agreed >= 72, "\(agreed) records agree")
+        #expect(agreed >= 73, "\(agreed) records agree")
         let missed = misses.compactMap { $0.split(separator: ":").first.map(String.init) }
-        #expect(missed == ["record 45", "record 83", "record 93", "record 95"], "\(misses)")
+        #expect(missed == ["record 45", "record 83", "record 93"], "\(misses)")
     }
 
     /// The QRS duration from LUDB's expert boundaries in `leads`: per beat (keyed by the nearest
