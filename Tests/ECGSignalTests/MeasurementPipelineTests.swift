@@ -299,7 +299,13 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // accepting, once a record has shown two stimuli in several leads, further ones that return
         // only to 0.6 of their height finds all 8 in 45's limb leads (214 → 188 ms, but HR 67.8:
         // an atrial stimulus passes the detector) and 6 in 93's 12 leads (222 → 188 ms), yet moves
-        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out)
+        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out;
+        // now, once a record has shown stimuli by shape or coincidence, the stimuli of its other beats
+        // are confirmed by their coupling to the QRS (`PacingSpikeDetector.detectCoupled`: a jump out
+        // of a flat baseline that turns back at once, at the interval to the QRS that most beats
+        // share), and a detection that a capturing stimulus follows within 200 ms is no beat
+        // (`MeasurementPipeline.beatsNotFollowedByCapture`): 45's limb leads 214 → 188 ms, HR 61.0;
+        // its I+II, where neither rule finds a first stimulus, are still 222 ms)
         // and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):

@@ -74,6 +74,27 @@ import Testing
         #expect((found[45] ?? 0) >= 4)
     }
 
+    /// Record 45's limb leads: coincidence across leads finds the ventricular stimuli of only four
+    /// beats (the others decay too slowly to pass `returnFraction`); their coupling to the QRS
+    /// complexes confirms the stimuli of the other beats, and the record is measured as from all
+    /// twelve leads — while the atrial stimulus and P wave after an extrasystole, no longer masked
+    /// by the ventricular stimuli, is not counted as a beat (the ventricular stimulus after it captures).
+    @Test func coupledStimuliCompleteARecordShownToBePaced() throws {
+        let record = try TestRecords.ludb(45)
+        let detector = PacingSpikeDetector()
+        let limb = record.keeping(Set(StandardLead.limbLeads))
+        let byCoincidence = detector.detect(limb.leads.map(\.samples), scales: limb.leads.map(\.millivoltsPerUnit), sampleRate: 500)
+        #expect(byCoincidence.count == 4)
+        let pipeline = MeasurementPipeline()
+        let fromLimb = pipeline.measure(limb), from12 = pipeline.measure(record)
+        print("record 45, limb leads: stimuli", fromLimb.pacingSpikes ?? [], "HR", fromLimb.heartRate ?? .nan, "QRS", fromLimb.qrsDuration ?? .nan, "ms; 12 leads: QRS", from12.qrsDuration ?? .nan, "ms")
+        #expect((fromLimb.pacingSpikes?.count ?? 0) >= 8)
+        #expect(abs((fromLimb.heartRate ?? 0) - (from12.heartRate ?? 0)) < 1)
+        #expect(abs((fromLimb.qrsDuration ?? 0) - (from12.qrsDuration ?? 0)) <= 12)
+        // No stimulus edge coupled to the beats in the other leads of unpaced records: see
+        // `MeasurementPipelineTests.leadSubsetsAgree` (no pacing stimuli from any subset).
+    }
+
     @Test func removalInterpolatesOnlyAroundTheSpike() {
         let detector = PacingSpikeDetector()
         var x = [Float](repeating: 0.2, count: 100)
