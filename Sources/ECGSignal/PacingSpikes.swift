@@ -55,11 +55,15 @@ public struct PacingSpikeDetector: Sendable {
     public var coupledFlatDuration = 0.01
     public var coupledFlatRatio: Float = 0.1
     public var coupledReturnRatio: Float = 0.15
-    /// The stimulus precedes the beat's fiducial point by at most `coupledEarliest` s and follows
-    /// it by at most −`coupledLatest` s (a stimulus precedes its QRS, but where most leads show it
-    /// large the detector's fiducial point lands on the stimulus itself).
+    /// The stimulus precedes the beat's fiducial point by at most `coupledEarliest` s and, for the
+    /// interval that confirms the coupling, at least `coupledLatest` s (a stimulus precedes its QRS;
+    /// a sample-and-hold step inside the QRS of every beat lies at its steepest point, where the
+    /// fiducial point is: LUDB record 43, V1–V3). Once confirmed, a stimulus may lie up to
+    /// `coupledOverlap` s after a beat's fiducial point (which lands on the stimulus itself where
+    /// a lead shows it large).
     public var coupledEarliest = 0.3
-    public var coupledLatest = -0.004
+    public var coupledLatest = 0.01
+    public var coupledOverlap = 0.004
     /// The coupling intervals of the stimuli lie within ± this many seconds of the most common one
     /// (the detector's fiducial point lands on either of two peaks of a broad paced QRS from beat to
     /// beat: LUDB record 45, I+II, 72 or 34 ms after the stimulus).
@@ -122,13 +126,14 @@ public struct PacingSpikeDetector: Sendable {
         guard !edges.isEmpty else { return [] }
         edges.sort()
         let earliest = Int((coupledEarliest * fs).rounded()), latest = Int((coupledLatest * fs).rounded())
+        let overlap = Int((coupledOverlap * fs).rounded())
         // Every edge in the window before each beat, with its interval to the beat.
         var pairs: [(beat: Int, edge: Int, interval: Int)] = []
         var e = 0
         for (n, b) in beats.enumerated() {
             while e < edges.count, edges[e] < b - earliest { e += 1 }
             var i = e
-            while i < edges.count, edges[i] <= b - latest {
+            while i < edges.count, edges[i] <= b + overlap {
                 pairs.append((n, edges[i], b - edges[i]))
                 i += 1
             }
@@ -137,7 +142,7 @@ public struct PacingSpikeDetector: Sendable {
         let tolerance = max(1, Int((coupledTolerance * fs).rounded()))
         // The interval shared by the most beats (each beat counted once within ± tolerance).
         var best: (interval: Int, beats: Int)?
-        for p in pairs {
+        for p in pairs where p.interval >= latest {
             let support = Set(pairs.filter { abs($0.interval - p.interval) <= tolerance }.map(\.beat)).count
             if support > best?.beats ?? 0 { best = (p.interval, support) }
         }

@@ -74,6 +74,34 @@ import Testing
         #expect((found[45] ?? 0) >= 4)
     }
 
+    /// The coupled-stimulus rule on its own (`detectCoupled`, with the beats the pipeline detects),
+    /// from lead II alone, I+II, the limb leads and all twelve of LUDB records 1–100: stimuli only
+    /// in records that LUDB marks paced — also where the pipeline would never ask (it asks only
+    /// once other rules have shown the record to be paced).
+    @Test func coupledStimuliOnlyInPacedLUDBRecords() throws {
+        let detector = PacingSpikeDetector()
+        let paced = try TestRecords.ludbPaced()
+        let subsets: [Set<StandardLead>] = [[.ii], [.i, .ii], Set(StandardLead.limbLeads), Set(StandardLead.allCases)]
+        var found: [Int: [Int]] = [:]
+        for n in 1...100 {
+            let record = try TestRecords.ludb(n)
+            for leads in subsets {
+                let kept = record.keeping(leads)
+                let beats = MeasurementPipeline().measure(kept).beats
+                let stimuli = detector.detectCoupled(kept.leads.map(\.samples), scales: kept.leads.map(\.millivoltsPerUnit), beats: beats, sampleRate: kept.samplingRate)
+                found[n, default: []].append(stimuli.count)
+            }
+        }
+        let withStimuli = found.filter { $0.value.contains { $0 > 0 } }
+        print("coupled stimuli (II, I+II, limb, 12):", withStimuli.sorted { $0.key < $1.key })
+        #expect(Set(withStimuli.keys).isSubset(of: paced))
+        // Unipolar pacing whose stimuli decay into the QRS: every paced beat from the subsets that
+        // show them (45: not lead II; 72: not the limb leads, where the detector's fiducial point
+        // lands on the stimulus of every beat, so no interval confirms the coupling).
+        #expect(found[45] == [0, 8, 8, 8])
+        #expect((found[72] ?? []).enumerated().allSatisfy { $0.offset == 2 || $0.element >= 9 })
+    }
+
     /// Record 45's limb leads: coincidence across leads finds the ventricular stimuli of only four
     /// beats (the others decay too slowly to pass `returnFraction`); their coupling to the QRS
     /// complexes confirms the stimuli of the other beats, and the record is measured as from all
