@@ -49,31 +49,35 @@ public struct PacingSpikeDetector: Sendable {
     /// `coupledFlatRatio` of the jump), whose next step already turns back by at least
     /// `coupledReturnRatio` of it and which goes no further in its direction (no later step within
     /// `returnDistance` s above a quarter of the jump): it decays back, often slowly and into the
-    /// QRS, so that `returnFraction` rejects it. On LUDB 1–100 no unpaced record shows this shape
-    /// more than once before its QRS complexes (one record five times, after them).
+    /// QRS, so that `returnFraction` rejects it. On LUDB 1–100, from lead II alone, I+II, the limb
+    /// leads or all twelve, no unpaced record gets coupled stimuli.
     public var coupledHeight: Float = 0.1
+    /// How long (s) the signal is flat before the jump.
     public var coupledFlatDuration = 0.01
+    /// The largest step before the jump, as a fraction of it.
     public var coupledFlatRatio: Float = 0.1
+    /// The step after the jump turns back by at least this fraction of it.
     public var coupledReturnRatio: Float = 0.15
-    /// The stimulus precedes the beat's fiducial point by at most `coupledEarliest` s and, for the
-    /// interval that confirms the coupling, at least `coupledLatest` s (a stimulus precedes its QRS;
-    /// a sample-and-hold step inside the QRS of every beat lies at its steepest point, where the
-    /// fiducial point is: LUDB record 43, V1–V3). Once confirmed, a stimulus may lie up to
-    /// `coupledOverlap` s after a beat's fiducial point (which lands on the stimulus itself where
-    /// a lead shows it large).
+    /// The stimulus precedes the beat's fiducial point by at most this many seconds.
     public var coupledEarliest = 0.3
+    /// The interval that confirms the coupling puts the stimulus at least this many seconds before
+    /// the fiducial point (a stimulus precedes its QRS; a sample-and-hold step inside the QRS of
+    /// every beat lies at its steepest point, where the fiducial point is: LUDB record 43, V1–V3).
     public var coupledLatest = 0.01
+    /// Once the coupling is confirmed, a stimulus may lie up to this many seconds after a beat's
+    /// fiducial point (which lands on the stimulus itself where a lead shows it large).
     public var coupledOverlap = 0.004
-    /// The coupling intervals of the stimuli lie within ± this many seconds of the most common one
-    /// (the detector's fiducial point lands on either of two peaks of a broad paced QRS from beat to
-    /// beat: LUDB record 45, I+II, 72 or 34 ms after the stimulus).
+    /// The intervals that confirm the coupling lie within ± this many seconds of the most common
+    /// one (the detector's fiducial point moves within a broad paced QRS from beat to beat: LUDB
+    /// record 45, I+II, 58–72 ms after the stimulus).
     public var coupledTolerance = 0.04
     /// Once confirmed, an edge is taken as the stimulus of any beat whose interval to it lies
     /// within ± this many seconds of the common one (the fiducial point of some beats lands on the
     /// stimulus itself: LUDB record 45, I+II, its last three beats).
     public var coupledReach = 0.08
-    /// At least this many beats, and this fraction of the beats, must be preceded by a coupled stimulus.
+    /// At least this many beats must be preceded by a coupled stimulus.
     public var coupledMinimumBeats = 4
+    /// And at least this fraction of the beats.
     public var coupledMinimumFraction = 0.5
 
     /// A detector with the default settings.
@@ -93,10 +97,11 @@ public struct PacingSpikeDetector: Sendable {
 
     /// Stimuli that `detect` does not find, recognised by their shape (`coupledHeight`) in any voltage
     /// lead and confirmed by their regular coupling to `beats` (the detected QRS complexes, samples):
-    /// the edges `coupledLatest`…`coupledEarliest` s before a beat, at the interval to it that most
-    /// beats share (± `coupledTolerance`), are stimuli when they precede at least
-    /// `coupledMinimumBeats` and `coupledMinimumFraction` of the beats (one per beat, the nearest that interval). Needs at least
-    /// `singleLeadMinimumRate` Hz. Sorted sample indices, empty when there is no such coupling.
+    /// the interval `coupledLatest`…`coupledEarliest` s before a beat that most beats share
+    /// (± `coupledTolerance`) confirms the coupling when at least `coupledMinimumBeats` and
+    /// `coupledMinimumFraction` of the beats share it; then every beat's edge nearest that interval
+    /// (within ± `coupledReach`, up to `coupledOverlap` s after the beat) is a stimulus. Needs at
+    /// least `singleLeadMinimumRate` Hz. Sorted sample indices, empty when there is no such coupling.
     public func detectCoupled(_ leads: [[Float]], scales: [Float?], beats: [Int], sampleRate fs: Double) -> [Int] {
         guard fs >= singleLeadMinimumRate * 0.999, beats.count >= coupledMinimumBeats else { return [] }
         let flat = max(2, Int((coupledFlatDuration * fs).rounded())), after = max(2, Int((returnDistance * fs).rounded()))
@@ -140,10 +145,12 @@ public struct PacingSpikeDetector: Sendable {
         }
         let needed = max(coupledMinimumBeats, Int((coupledMinimumFraction * Double(beats.count)).rounded(.up)))
         let tolerance = max(1, Int((coupledTolerance * fs).rounded()))
-        // The interval shared by the most beats (each beat counted once within ± tolerance).
+        // The interval shared by the most beats (each beat counted once within ± tolerance), among
+        // the edges at least `coupledLatest` before their beat.
+        let confirming = pairs.filter { $0.interval >= latest }
         var best: (interval: Int, beats: Int)?
-        for p in pairs where p.interval >= latest {
-            let support = Set(pairs.filter { abs($0.interval - p.interval) <= tolerance }.map(\.beat)).count
+        for p in confirming {
+            let support = Set(confirming.filter { abs($0.interval - p.interval) <= tolerance }.map(\.beat)).count
             if support > best?.beats ?? 0 { best = (p.interval, support) }
         }
         guard let best, best.beats >= needed else { return [] }
