@@ -309,8 +309,9 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // stimuli in every record (not only those already shown paced) finds all of 45's in I+II
         // too, but I+II stays 218 ms (without the stimulus lead I's median beat has a low, slow QRS
         // whose slope threshold lets its end run on to 154 ms, against 106), and it finds record
-        // 72's in every subset but the limb leads: 72's experts include the stimulus (their onsets
-        // 2–5 samples before it), so 72 became a miss (II 90, I+II 102, limb 114, 12 111 ms; the
+        // 72's in every subset but the limb leads: 72's experts include the stimulus (their onsets a
+        // median 8 ms before it, while in 8, 34, 45, 74 and 95 they begin 10–20 ms after it:
+        // medians 20, 12, 20, 16, 10 ms over all leads' beats), so 72 became a miss (II 90, I+II 102, limb 114, 12 111 ms; the
         // experts' ~125) and the 12-lead QRS onset error 1.83 ± 10.41 → 1.90 ± 10.43 ms (72's own
         // 7.1 → 14.7 ms late); without the onset floor for coupled stimuli 72 gave 90–142 ms. Both
         // left out: the same decaying stimulus is inside the QRS for 72's experts and before it for
