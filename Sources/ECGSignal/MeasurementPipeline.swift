@@ -147,7 +147,27 @@ public struct MeasurementPipeline: Sendable {
         return -Self.median(distances) * 1000 / fs + pacing.halfWidth
     }
 
-    func measureAtRate(_ record: ECGRecord) -> RecordMeasurements {
+    /// Measures `record` at its own rate. `coupledStimuli`: pacing stimuli already confirmed by their
+    /// coupling to the QRS complexes (`PacingSpikeDetector.detectCoupled`), removed with the others;
+    /// nil = look for them after QRS detection, and measure again without them if there are any.
+    /// `beats` without those that a pacing stimulus follows within `refractory` s and that
+    /// stimulus captures (the next beat follows it within `capture` s): the ventricles were not
+    /// refractory, so the detection was no ventricular depolarisation but, say, an atrial stimulus
+    /// and its P wave (LUDB record 45, limb leads, once its ventricular stimuli are removed).
+    static func beatsNotFollowedByCapture(_ beats: [Int], spikes: [Int], refractory: Double, capture: Double, sampleRate fs: Double) -> [Int] {
+        guard !spikes.isEmpty, beats.count >= 2 else { return beats }
+        let r = Int(refractory * fs), c = Int(capture * fs)
+        var kept: [Int] = []
+        var s = 0
+        for (k, b) in beats.enumerated() {
+            while s < spikes.count, spikes[s] <= b { s += 1 }
+            if s < spikes.count, spikes[s] - b < r, k + 1 < beats.count, beats[k + 1] > spikes[s], beats[k + 1] - spikes[s] <= c { continue }
+            kept.append(b)
+        }
+        return kept
+    }
+
+    func measureAtRate(_ record: ECGRecord, coupledStimuli: [Int]? = nil) -> RecordMeasurements {
         var result = RecordMeasurements(record: record.id)
         let fs = record.samplingRate
         guard fs.isFinite, fs > 0 else {
@@ -163,7 +183,8 @@ public struct MeasurementPipeline: Sendable {
         var rawByLead: [Int: [Float]] = [:]
         for index in longEnough { rawByLead[index] = record.leads[index].samples }
         if let pacing {
-            let spikes = pacing.detect(longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, sampleRate: fs)
+            var spikes = pacing.detect(longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, sampleRate: fs)
+            if let coupled = coupledStimuli, !coupled.isEmpty { spikes = (spikes + coupled).sorted() }
             if !spikes.isEmpty {
                 result.pacingSpikes = spikes
                 for index in longEnough { rawByLead[index] = pacing.remove(spikes, from: record.leads[index].samples, sampleRate: fs) }
@@ -201,6 +222,20 @@ public struct MeasurementPipeline: Sendable {
         guard !usable.isEmpty else { return result }
         // 2. QRS detection fused over the usable leads; rhythm.
         var beats = detector.detect(usable.map(\.signal), sampleRate: fs)
+        if let pacing, coupledStimuli == nil, let known = result.pacingSpikes, !known.isEmpty {
+            // A record shown to be paced (stimuli found by their shape or coincidence across leads):
+            // the stimuli those rules missed in other beats, confirmed by their coupling to the
+            // beats just detected, and the record measured again with them removed too (only such
+            // records pay for a second pass).
+            let reach = Int((pacing.returnDistance * fs).rounded())
+            let coupled = pacing.detectCoupled(
+                longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, beats: beats, sampleRate: fs
+            ).filter { s in !known.contains { abs($0 - s) <= reach } }
+            if !coupled.isEmpty { return measureAtRate(record, coupledStimuli: coupled) }
+        }
+        if let spikes = result.pacingSpikes, let pacing {
+            beats = Self.beatsNotFollowedByCapture(beats, spikes: spikes, refractory: detector.refractoryPeriod, capture: pacing.coupledEarliest, sampleRate: fs)
+        }
         result.beats = beats
         let rr = zip(beats.dropFirst(), beats).map { Double($0 - $1) * 1000 / fs }
         if !rr.isEmpty {

@@ -41,8 +41,132 @@ public struct PacingSpikeDetector: Sendable {
     /// The lowest sampling rate (Hz) at which spikes are looked for in one or two leads.
     public var singleLeadMinimumRate = 500.0
 
+    /// Stimuli confirmed by their coupling to the QRS complexes (`detectCoupled`): a paced QRS
+    /// follows its stimulus after a nearly fixed interval in every paced beat, an artefact or a
+    /// sharp wave of an unpaced QRS does not. The stimulus shape looked for is that of a unipolar
+    /// stimulus after the recorder's high-pass: a jump of at least `coupledHeight` mV from one sample
+    /// to the next out of a flat stretch (the steps over the `coupledFlatDuration` s before it at most
+    /// `coupledFlatRatio` of the jump), whose next step already turns back by at least
+    /// `coupledReturnRatio` of it and which goes no further in its direction (no later step within
+    /// `returnDistance` s above a quarter of the jump): it decays back, often slowly and into the
+    /// QRS, so that `returnFraction` rejects it. On LUDB 1–100, from lead II alone, I+II, the limb
+    /// leads or all twelve, no unpaced record gets coupled stimuli.
+    public var coupledHeight: Float = 0.1
+    /// How long (s) the signal is flat before the jump.
+    public var coupledFlatDuration = 0.01
+    /// The largest step before the jump, as a fraction of it.
+    public var coupledFlatRatio: Float = 0.1
+    /// The step after the jump turns back by at least this fraction of it.
+    public var coupledReturnRatio: Float = 0.15
+    /// The stimulus precedes the beat's fiducial point by at most this many seconds.
+    public var coupledEarliest = 0.3
+    /// The interval that confirms the coupling puts the stimulus at least this many seconds before
+    /// the fiducial point (a stimulus precedes its QRS; a sample-and-hold step inside the QRS of
+    /// every beat lies at its steepest point, where the fiducial point is: LUDB record 43, V1–V3).
+    public var coupledLatest = 0.01
+    /// Once the coupling is confirmed, a stimulus may lie up to this many seconds after a beat's
+    /// fiducial point (which lands on the stimulus itself where a lead shows it large).
+    public var coupledOverlap = 0.004
+    /// The intervals that confirm the coupling lie within ± this many seconds of the most common
+    /// one (the detector's fiducial point moves within a broad paced QRS from beat to beat: LUDB
+    /// record 45, I+II, 58–72 ms after the stimulus).
+    public var coupledTolerance = 0.04
+    /// Once confirmed, an edge is taken as the stimulus of any beat whose interval to it lies
+    /// within ± this many seconds of the common one (the fiducial point of some beats lands on the
+    /// stimulus itself: LUDB record 45, I+II, its last three beats).
+    public var coupledReach = 0.08
+    /// At least this many beats must be preceded by a coupled stimulus.
+    public var coupledMinimumBeats = 4
+    /// And at least this fraction of the beats.
+    public var coupledMinimumFraction = 0.5
+
     /// A detector with the default settings.
     public init() {}
+
+    /// Whether `x` jumps from sample `k − 1` to `k` in the shape of a decaying stimulus (`coupledHeight`).
+    @inline(__always)
+    func isStimulusEdge(_ x: UnsafeBufferPointer<Float>, _ k: Int, flat: Int, after: Int, threshold: Float) -> Bool {
+        let jump = x[k] - x[k - 1]
+        guard abs(jump) >= threshold, jump.isFinite else { return false }
+        let size = abs(jump), sign: Float = jump > 0 ? 1 : -1
+        for j in (k - flat)..<(k - 1) where !(abs(x[j + 1] - x[j]) <= coupledFlatRatio * size) { return false }
+        guard sign * (x[k + 1] - x[k]) <= -coupledReturnRatio * size else { return false }
+        for j in (k + 1)..<(k + after) where sign * (x[j + 1] - x[j]) > 0.25 * size { return false }
+        return true
+    }
+
+    /// Stimuli that `detect` does not find, recognised by their shape (`coupledHeight`) in any voltage
+    /// lead and confirmed by their regular coupling to `beats` (the detected QRS complexes, samples):
+    /// the interval `coupledLatest`…`coupledEarliest` s before a beat that most beats share
+    /// (± `coupledTolerance`) confirms the coupling when at least `coupledMinimumBeats` and
+    /// `coupledMinimumFraction` of the beats share it; then every beat's edge nearest that interval
+    /// (within ± `coupledReach`, up to `coupledOverlap` s after the beat) is a stimulus. Needs at
+    /// least `singleLeadMinimumRate` Hz. Sorted sample indices, empty when there is no such coupling.
+    public func detectCoupled(_ leads: [[Float]], scales: [Float?], beats: [Int], sampleRate fs: Double) -> [Int] {
+        guard fs >= singleLeadMinimumRate * 0.999, beats.count >= coupledMinimumBeats else { return [] }
+        let flat = max(2, Int((coupledFlatDuration * fs).rounded())), after = max(2, Int((returnDistance * fs).rounded()))
+        var edges: [Int] = []
+        for (j, x) in leads.enumerated() {
+            guard let scale = scales[j], x.count > flat + after + 2 else { continue }
+            let threshold = coupledHeight / scale
+            x.withUnsafeBufferPointer { x in
+                var k = flat
+                let end = x.count - after - 1
+                // Quick rejection eight steps at a time: most steps are far below the jump.
+                while k < end {
+                    if k + 8 <= end, let base = x.baseAddress {
+                        let raw = UnsafeRawPointer(base)
+                        let step = raw.loadUnaligned(fromByteOffset: 4 * k, as: SIMD8<Float>.self) - raw.loadUnaligned(fromByteOffset: 4 * (k - 1), as: SIMD8<Float>.self)
+                        let t = SIMD8<Float>(repeating: threshold)
+                        if !any((step .>= t) .| (step .<= -t)) {
+                            k += 8
+                            continue
+                        }
+                    }
+                    if isStimulusEdge(x, k, flat: flat, after: after, threshold: threshold) { edges.append(k) }
+                    k += 1
+                }
+            }
+        }
+        guard !edges.isEmpty else { return [] }
+        edges.sort()
+        let earliest = Int((coupledEarliest * fs).rounded()), latest = Int((coupledLatest * fs).rounded())
+        let overlap = Int((coupledOverlap * fs).rounded())
+        // Every edge in the window before each beat, with its interval to the beat.
+        var pairs: [(beat: Int, edge: Int, interval: Int)] = []
+        var e = 0
+        for (n, b) in beats.enumerated() {
+            while e < edges.count, edges[e] < b - earliest { e += 1 }
+            var i = e
+            while i < edges.count, edges[i] <= b + overlap {
+                pairs.append((n, edges[i], b - edges[i]))
+                i += 1
+            }
+        }
+        let needed = max(coupledMinimumBeats, Int((coupledMinimumFraction * Double(beats.count)).rounded(.up)))
+        let tolerance = max(1, Int((coupledTolerance * fs).rounded()))
+        // The interval shared by the most beats (each beat counted once within ± tolerance), among
+        // the edges at least `coupledLatest` before their beat.
+        let confirming = pairs.filter { $0.interval >= latest }
+        var best: (interval: Int, beats: Int)?
+        for p in confirming {
+            let support = Set(confirming.filter { abs($0.interval - p.interval) <= tolerance }.map(\.beat)).count
+            if support > best?.beats ?? 0 { best = (p.interval, support) }
+        }
+        guard let best, best.beats >= needed else { return [] }
+        // Per beat, the edge whose interval is nearest that one.
+        var nearest: [Int: (edge: Int, distance: Int)] = [:]
+        let reach = max(tolerance, Int((coupledReach * fs).rounded()))
+        for p in pairs where abs(p.interval - best.interval) <= reach {
+            let d = abs(p.interval - best.interval)
+            if d < nearest[p.beat]?.distance ?? .max { nearest[p.beat] = (p.edge, d) }
+        }
+        let stimuli = nearest.values.map(\.edge)
+        // One stimulus per edge (leads showing the same one a sample apart count once).
+        var out: [Int] = []
+        for s in Set(stimuli).sorted() where out.last.map({ s - $0 > after }) ?? true { out.append(s) }
+        return out
+    }
 
     /// Whether sample `k` of `x` is the tip of a spike: it stands more than `threshold` above (or
     /// below) both its neighbours `near` samples away, and that step is at least `returnFraction` of

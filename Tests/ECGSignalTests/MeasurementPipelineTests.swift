@@ -221,11 +221,18 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         var hrProblems: [String] = []
         var agreed = 0
         var expertExceptions: [String] = [], isoelectricExceptions: [String] = [], misses: [String] = []
+        // Paced records as LUDB's "Cardiac pacing" column has them (record 72, "P-synchrony", included).
+        let paced = try TestRecords.ludbPaced()
+        var falsePacing: [String] = []
         func list(_ v: [Double?]) -> String { zip(subsets, v).map { "\($0.0) \($1.map { String(format: "%.0f", $0) } ?? "–")" }.joined(separator: ", ") }
         for (record, full) in try ludbCache.get() {
             var results: [RecordMeasurements] = []
             for (_, leads) in subsets.dropLast() { results.append(pipeline.measure(record.keeping(leads))) }
             results.append(full)
+            // No pacing stimuli in a record that LUDB does not mark paced, from any subset of its leads.
+            for (subset, m) in zip(subsets, results) where m.pacingSpikes != nil && !paced.contains(Int(record.id) ?? 0) {
+                falsePacing.append("record \(record.id) \(subset.0): \(m.pacingSpikes ?? [])")
+            }
             let hrs = results.compactMap(\.heartRate)
             if let lo = hrs.min(), let hi = hrs.max() {
                 hrComparisons += 1
@@ -262,8 +269,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
             } else if spread(visible) > 12 && follows(visible) || max(spread(visible), spread(durations)) > 12 && between(visible, durations) {
                 isoelectricExceptions.append(line)
             } else {
-                let paced = record.comments.contains { $0.lowercased().contains("pacing") }
-                misses.append(line + (paced ? " (paced)" : ""))
+                misses.append(line + (paced.contains(Int(record.id) ?? 0) ? " (paced)" : ""))
             }
         }
         print("lead subsets (II, I+II, limb, 12): HR within ±2 bpm in \(hrComparisons - hrProblems.count) of \(hrComparisons) records; QRS within ±12 ms in \(agreed) of \(qrsComparisons)")
@@ -274,6 +280,7 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         print("  QRS: \(agreed) agree, \(expertExceptions.count) + \(isoelectricExceptions.count) exceptions (experts, isoelectric), \(misses.count) kmerl misses")
         #expect(hrComparisons == 100)
         #expect(qrsComparisons == 100)
+        #expect(falsePacing.isEmpty, "\(falsePacing)")
         // Issue target: all records. Reached: HR in all 100 (record 83, atrial fibrillation, needed
         // the detector's initial level to ignore one large aberrant beat, and search-back into the
         // gap at the record's end: lead II alone had missed low-amplitude beats there). QRS duration: 73 agree, 24 exceptions with the reason printed, 3 kmerl
@@ -284,20 +291,47 @@ private let ludbCache: Result<[(ECGRecord, RecordMeasurements)], any Error> = Re
         // shows more than twice in I and II: it finds all 8 of 45's stimuli in I+II, but then lead
         // I's atrial-pacing deflections pass the QRS detector (HR 67.8 against 61) and the QRS is
         // still 218 ms; and it finds record 72's stimuli in II and I+II (72 is labelled
-        // "P-synchrony", in LUDB's "Cardiac pacing" column, though no comment says "pacing"),
+        // "P-synchrony", in LUDB's "Cardiac pacing" column, though no comment says "pacing": the tests
+        // take "paced" from that column since, `TestRecords.ludbPaced`),
         // which the coincidence rule misses in the limb and 12 leads, so 72 would become a miss
         // (II 88, I+II 102, limb 124, 12 136 ms) — and its experts begin the QRS 10–15 ms before
         // the stimulus, so finding it in the 12 leads too would move 72's onsets away from theirs;
         // accepting, once a record has shown two stimuli in several leads, further ones that return
         // only to 0.6 of their height finds all 8 in 45's limb leads (214 → 188 ms, but HR 67.8:
         // an atrial stimulus passes the detector) and 6 in 93's 12 leads (222 → 188 ms), yet moves
-        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out)
+        // 93's per-lead QRS onsets further from the experts' (10.4 → 12.5 ms late), so it was left out;
+        // now, once a record has shown stimuli by shape or coincidence, the stimuli of its other beats
+        // are confirmed by their coupling to the QRS (`PacingSpikeDetector.detectCoupled`: a jump out
+        // of a flat baseline that turns back at once, at the interval to the QRS that most beats
+        // share), and a detection that a capturing stimulus follows within 200 ms is no beat
+        // (`MeasurementPipeline.beatsNotFollowedByCapture`): 45's limb leads 214 → 188 ms, HR 61.0;
+        // its I+II, where neither rule finds a first stimulus, are still 222 ms. Looking for coupled
+        // stimuli in every record (not only those already shown paced) finds all of 45's in I+II
+        // too, but I+II stays 218 ms (without the stimulus lead I's median beat has a low, slow QRS
+        // whose slope threshold lets its end run on to 154 ms, against 106), and it finds record
+        // 72's in every subset but the limb leads: 72's experts include the stimulus (their onsets a
+        // median 8 ms before it, while in 8, 34, 45, 74 and 95 they begin 10–20 ms after it:
+        // medians 20, 12, 20, 16, 10 ms over all leads' beats), so 72 became a miss (II 90, I+II 102, limb 114, 12 111 ms; the
+        // experts' ~125) and the 12-lead QRS onset error 1.83 ± 10.41 → 1.90 ± 10.43 ms (72's own
+        // 7.1 → 14.7 ms late); without the onset floor for coupled stimuli 72 gave 90–142 ms. Both
+        // left out: the same decaying stimulus is inside the QRS for 72's experts and before it for
+        // 45's, so no stimulus rule satisfies both)
         // and record 83 (atrial fibrillation, complete LBBB, polymorphic
         // ventricular extrasystoles: I+II 196 ms, limb 182, 12 leads 162, lead II alone 150 — 186
         // before one- and two-lead records were aligned within ±30 ms (`fewLeadsAlignmentReach`):
         // its beats' fiducial points had landed on either trough of the low notched QRS; in I+II a
-        // fibrillation wave before lead I's QRS is still taken into it; the limb leads' 182 ms is 148
-        // now that the most frequent morphology is the dominant one, see below). Record 95 (atrial
+        // fibrillation wave before lead I's QRS is still taken into it: its slope-based onset, −32 ms,
+        // becomes −68 where the signal has settled (`Delineator.settledBoundary`); refusing that
+        // extension over a wave that rises and falls back misses it (the wave runs on into the q
+        // wave: 85 % of its excursion is net displacement) and costs the 12-lead onset mean
+        // 1.83 → 1.87 ms, refusing it after a slope-valley stop 1.83 → 2.26 ms; and with −32 ms
+        // I+II would be 160 against II 150, limb 148, 12 leads 162 — 2 ms outside both agreement
+        // and the experts' exception (II − 12 leads: kmerl −12, the experts −26); the limb leads' 182 ms is 148
+        // now that the most frequent morphology is the dominant one, see below). Record 93's 12-lead
+        // onset lies at its small biventricular stimuli (multiphasic, not the decaying-edge shape
+        // that coupling confirms); removing them (the relaxed-return variant above) still left 188 ms,
+        // outside the 149–167 that its experts' subset differences allow (their own lead-II durations range 132–188 ms from
+        // beat to beat). Record 95 (atrial
         // fibrillation with demand pacing: 4 paced and 5 conducted beats) no longer misses since
         // the most frequent morphology class becomes the dominant one
         // (`MeasurementPipeline.mostFrequentMorphologyDominates`): the median beat had been built from
