@@ -25,7 +25,8 @@ public struct PreparedConcepts: Sendable {
 
 /// The scores of prepared concepts for one record, in the order of `PreparedConcepts.ids`.
 public struct ConceptScoreTable: Sendable {
-    /// Calibrated probability from the record embedding (all present leads).
+    /// Calibrated probability of the record (all present leads together, mixed with the leads'
+    /// own views by the model's `leadViewWeight`).
     public var probability: [Double]
     /// Cosine similarity between the record embedding and the concept text.
     public var similarity: [Double]
@@ -80,25 +81,26 @@ extension KMERLEncoderModel {
         var table = ConceptScoreTable(
             probability: Array(repeating: 0, count: n), similarity: Array(repeating: 0, count: n),
             leadProbability: Array(repeating: .nan, count: n * leadCount))
-        func probability(_ similarity: Float, _ k: Int) -> Double {
-            let logit = prepared.logitScale[k] * Double(similarity) + prepared.logitBias[k]
-            return 1 / (1 + exp(-(prepared.calibrationA[k] * logit + prepared.calibrationB[k])))
-        }
+        func logit(_ similarity: Float, _ k: Int) -> Double { prepared.logitScale[k] * Double(similarity) + prepared.logitBias[k] }
+        func probability(_ logit: Double, _ k: Int) -> Double { 1 / (1 + exp(-(prepared.calibrationA[k] * logit + prepared.calibrationB[k]))) }
+        // Each concept's sum of the present leads' logits, in lead order (for `leadViewWeight`).
+        var leadSums = [Double](repeating: 0, count: n)
         prepared.embeddings.withUnsafeBufferPointer { m in
+            for (slot, vector) in leadVectors {
+                vector.withUnsafeBufferPointer { v in
+                    for k in 0..<n {
+                        let l = logit(Self.dot(v.baseAddress.unsafelyUnwrapped, m.baseAddress.unsafelyUnwrapped + k * e, e), k)
+                        leadSums[k] += l
+                        table.leadProbability[k * leadCount + slot] = probability(l, k)
+                    }
+                }
+            }
             embedding.record.withUnsafeBufferPointer { r in
                 for k in 0..<n {
                     let row = m.baseAddress.unsafelyUnwrapped + k * e
                     let sim = Self.dot(r.baseAddress.unsafelyUnwrapped, row, e)
                     table.similarity[k] = Double(sim)
-                    table.probability[k] = probability(sim, k)
-                }
-            }
-            for (slot, vector) in leadVectors {
-                vector.withUnsafeBufferPointer { v in
-                    for k in 0..<n {
-                        let sim = Self.dot(v.baseAddress.unsafelyUnwrapped, m.baseAddress.unsafelyUnwrapped + k * e, e)
-                        table.leadProbability[k * leadCount + slot] = probability(sim, k)
-                    }
+                    table.probability[k] = probability(mixedLogit(record: logit(sim, k), leadSum: leadSums[k], leadCount: leadVectors.count), k)
                 }
             }
         }

@@ -101,8 +101,10 @@ public struct Evaluator: Sendable {
     /// An evaluator.
     public init(model: KMERLEncoderModel) { self.model = model }
 
-    /// Raw logits `[record][concept]` for the samples restricted to `leads`.
+    /// Raw logits `[record][concept]` for the samples restricted to `leads` (mixed with the leads'
+    /// own views by the model's `leadViewWeight`, as scoring does).
     public func logits(samples: [TrainingSample], leads: [StandardLead], concepts: [EntitySpec]) async -> [[Double]] {
+        let perLead = model.leadViewWeight > 0
         let views: [[(StandardLead, [Float])]] = samples.map { s in leads.compactMap { l in s.leads[l].map { (l, $0) } } }
         let workers = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let chunk = max(1, (views.count + workers - 1) / workers)
@@ -110,7 +112,7 @@ public struct Evaluator: Sendable {
         let embeddings: [RecordEmbedding] = await withTaskGroup(of: (Int, [RecordEmbedding]).self) { group in
             for start in stride(from: 0, to: views.count, by: chunk) {
                 let part = Array(views[start..<min(views.count, start + chunk)])
-                group.addTask { (start, m.embed(prepared: part, perLead: false)) }
+                group.addTask { (start, m.embed(prepared: part, perLead: perLead)) }
             }
             var out = [RecordEmbedding](repeating: RecordEmbedding(record: [], perLead: [:]), count: views.count)
             for await (start, part) in group {
@@ -120,7 +122,14 @@ public struct Evaluator: Sendable {
         }
         let texts = model.embedTexts(concepts.map(\.text))
         return embeddings.map { emb in
-            texts.map { t in emb.record.isEmpty ? 0 : model.logit(similarity: KMERLEncoderModel.dot(emb.record, t), text: t) }
+            texts.map { t in
+                guard !emb.record.isEmpty else { return 0 }
+                // Leads summed in lead order, as `scoreTable` does.
+                let leadSum = StandardLead.allCases.reduce(0.0) { sum, lead in
+                    emb.perLead[lead].map { sum + model.logit(similarity: KMERLEncoderModel.dot($0, t), text: t) } ?? sum
+                }
+                return model.mixedLogit(record: model.logit(similarity: KMERLEncoderModel.dot(emb.record, t), text: t), leadSum: leadSum, leadCount: emb.perLead.count)
+            }
         }
     }
 

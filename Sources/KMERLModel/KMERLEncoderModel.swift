@@ -142,7 +142,14 @@ public final class KMERLEncoderModel: Sendable {
     public let globalCalibration: PlattCalibration
     /// Training facts.
     public let card: ModelCard
-    /// `kmerl-encoder/<architecture>/<weights hash>`: changes whenever architecture or weights change.
+    /// How much a record's concept logit leans on its leads' own views: the score is
+    /// `(1 − w)·(record logit) + w·(mean of the present leads' logits, each lead alone through the
+    /// encoder)`, calibrated. The per-lead embeddings are computed for per-lead confidence anyway,
+    /// so the mixture costs nothing at inference; for a one-lead record both terms are the same
+    /// view. 0 (the record embedding alone) in files without `lead_view_weight`.
+    public let leadViewWeight: Double
+    /// `kmerl-encoder/<architecture>/<weights hash>`: changes whenever architecture, weights or
+    /// `leadViewWeight` (which changes the ranking of records) change.
     public let version: String
     let network: Network
     let parameters: [Float]
@@ -150,8 +157,12 @@ public final class KMERLEncoderModel: Sendable {
     private let textCache = Mutex<[String: [Float]]>([:])
 
     /// Builds a model from parameters (used by training and tests).
-    init(configuration: EncoderConfiguration, parameters: [Float], calibrations: [String: PlattCalibration], globalCalibration: PlattCalibration, card: ModelCard) {
+    init(
+        configuration: EncoderConfiguration, parameters: [Float], calibrations: [String: PlattCalibration], globalCalibration: PlattCalibration, card: ModelCard,
+        leadViewWeight: Double = 0
+    ) {
         self.configuration = configuration
+        self.leadViewWeight = leadViewWeight
         network = Network(config: configuration)
         // The subword table is stored in half precision: round it now so that a saved and
         // reloaded model is bit-identical (same version hash, same scores).
@@ -171,6 +182,7 @@ public final class KMERLEncoderModel: Sendable {
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
             + (configuration.fusion == .timeAligned ? "-time" : "") + (configuration.conceptLogitHead ? "-ch" : "")
+            + (leadViewWeight > 0 ? "-lv\(leadViewWeight)" : "")
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
     }
 
@@ -216,7 +228,13 @@ public final class KMERLEncoderModel: Sendable {
         for (id, c) in calibrations where !(c.a.isFinite && c.b.isFinite) { throw ModelError.nonFinite("calibration of \(id)") }
         guard global.a.isFinite, global.b.isFinite else { throw ModelError.nonFinite("global calibration") }
         let card = (metadata["card"].flatMap { try? JSONDecoder().decode(ModelCard.self, from: Data($0.utf8)) }) ?? ModelCard()
-        return KMERLEncoderModel(configuration: config, parameters: parameters, calibrations: calibrations, globalCalibration: global, card: card)
+        var leadViewWeight = 0.0
+        if let text = metadata["lead_view_weight"] {
+            guard let w = Double(text), w >= 0, w <= 1 else { throw ModelError.format("metadata 'lead_view_weight' is '\(text)', expected a number from 0 to 1") }
+            leadViewWeight = w
+        }
+        return KMERLEncoderModel(
+            configuration: config, parameters: parameters, calibrations: calibrations, globalCalibration: global, card: card, leadViewWeight: leadViewWeight)
     }
 
     /// Reads a model file.
@@ -233,7 +251,7 @@ public final class KMERLEncoderModel: Sendable {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         func json<T: Encodable>(_ v: T) throws -> String { String(decoding: try encoder.encode(v), as: UTF8.self) }
-        let metadata: [String: String] = [
+        var metadata: [String: String] = [
             "format": "kmerl-encoder",
             "config": try json(configuration),
             "calibration": try json(calibrations),
@@ -241,6 +259,7 @@ public final class KMERLEncoderModel: Sendable {
             "card": try json(card),
             "version": version,
         ]
+        if leadViewWeight > 0 { metadata["lead_view_weight"] = String(leadViewWeight) }
         let tensors = network.layout.tensors.map { info in
             (info.name, SafetensorsTensor(shape: info.shape, values: Array(parameters[info.offset..<(info.offset + info.count)])))
         }
@@ -253,9 +272,26 @@ public final class KMERLEncoderModel: Sendable {
         do { try data.write(to: url, options: .atomic) } catch { throw ModelError.io("cannot write model \(url.path): \(error.localizedDescription)") }
     }
 
-    /// A copy with other calibrations and card.
-    public func with(calibrations: [String: PlattCalibration], global: PlattCalibration, card: ModelCard? = nil) -> KMERLEncoderModel {
-        KMERLEncoderModel(configuration: configuration, parameters: parameters, calibrations: calibrations, globalCalibration: global, card: card ?? self.card)
+    /// A copy with other calibrations and card (and, if given, another `leadViewWeight`; the
+    /// calibrations must then have been fitted with it).
+    public func with(calibrations: [String: PlattCalibration], global: PlattCalibration, card: ModelCard? = nil, leadViewWeight: Double? = nil) -> KMERLEncoderModel {
+        KMERLEncoderModel(
+            configuration: configuration, parameters: parameters, calibrations: calibrations, globalCalibration: global, card: card ?? self.card,
+            leadViewWeight: leadViewWeight ?? self.leadViewWeight)
+    }
+
+    /// A copy that scores with `weight` as `leadViewWeight` and no calibrations (raw logits), e.g.
+    /// to fit the calibrations that belong to it.
+    public func uncalibrated(leadViewWeight weight: Double) -> KMERLEncoderModel {
+        with(calibrations: [:], global: .identity, leadViewWeight: weight)
+    }
+
+    /// A record's raw logit of a concept from its record-embedding logit and the sum and count of
+    /// its present leads' own logits (see `leadViewWeight`).
+    @inline(__always)
+    func mixedLogit(record: Double, leadSum: Double, leadCount: Int) -> Double {
+        guard leadViewWeight > 0, leadCount > 0 else { return record }
+        return (1 - leadViewWeight) * record + leadViewWeight * (leadSum / Double(leadCount))
     }
 
     // MARK: Embedding

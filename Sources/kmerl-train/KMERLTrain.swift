@@ -9,7 +9,7 @@ struct KMERLTrain: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "kmerl-train",
         abstract: "Train and evaluate the K-MERL lead-aware encoder on paired ECG records and reports.",
-        subcommands: [Fit.self, Evaluate.self, Card.self]
+        subcommands: [Fit.self, Evaluate.self, Card.self, Calibrate.self]
     )
 }
 
@@ -85,6 +85,9 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("conv-channels"), help: "Output channels of the four stem convolutions, comma-separated (default: the shipped architecture's).")
     var convChannels: String?
 
+    @Option(name: .customLong("conv-geometry"), help: "Kernel, stride and padding of each stem convolution, 'k:s:p,k:s:p,...' (as many as --conv-channels; default: the shipped 10:5:3,5:2:2,5:2:2,3:2:1). The stem must still end in a whole number of time tokens.")
+    var convGeometry: String?
+
     @Option(help: "Transformer layers (default: the shipped architecture's).")
     var layers: Int?
 
@@ -136,6 +139,9 @@ struct Fit: AsyncParsableCommand {
     @Option(name: .customLong("teacher-weight"), help: "α of --teacher: the teacher's share of the entity targets (0–1).")
     var teacherWeight: Float = 0.5
 
+    @Option(name: .customLong("lead-view-weight"), help: "Scoring, not training: a record's concept logit becomes (1 − w)·record logit + w·mean of the present leads' own logits, and the calibration is fitted on that (0 = the record embedding alone; the shipped model: 0.5, chosen on the development protocol).")
+    var leadViewWeight: Double = 0
+
     func configuration() throws -> EncoderConfiguration {
         var config = EncoderConfiguration()
         if let fusion {
@@ -151,6 +157,15 @@ struct Fit: AsyncParsableCommand {
                 throw ValidationError("--conv-channels needs \(config.convChannels.count) positive integers, got '\(convChannels)'")
             }
             config.convChannels = c
+        }
+        if let convGeometry {
+            let layers = convGeometry.split(separator: ",").map { $0.split(separator: ":").compactMap { Int(String($0).trimmingWhitespace()) } }
+            guard layers.count == config.convChannels.count, layers.allSatisfy({ $0.count == 3 && $0[0] > 0 && $0[1] > 0 && $0[2] >= 0 }) else {
+                throw ValidationError("--conv-geometry needs \(config.convChannels.count) 'kernel:stride:padding' triples, got '\(convGeometry)'")
+            }
+            config.convKernels = layers.map { $0[0] }
+            config.convStrides = layers.map { $0[1] }
+            config.convPaddings = layers.map { $0[2] }
         }
         if let layers { config.layers = layers }
         config.conceptLogitHead = conceptHead
@@ -178,6 +193,7 @@ struct Fit: AsyncParsableCommand {
         if mixup != defaults.mixupProbability { out += " --mixup \(mixup)" }
         if let leadSetWeights { out += " --lead-set-weights \(leadSetWeights)" }
         if !teacherPaths.isEmpty { out += " --teacher \(teacher) --teacher-weight \(teacherWeight)" }
+        if leadViewWeight != 0 { out += " --lead-view-weight \(leadViewWeight)" }
         return out
     }
 
@@ -186,6 +202,7 @@ struct Fit: AsyncParsableCommand {
     func run() async throws {
         let config = try configuration()
         guard teacherWeight >= 0 && teacherWeight <= 1 else { throw ValidationError("--teacher-weight must lie in 0…1, not \(teacherWeight)") }
+        guard leadViewWeight >= 0 && leadViewWeight <= 1 else { throw ValidationError("--lead-view-weight must lie in 0…1, not \(leadViewWeight)") }
         // Teachers are loaded (and refused if broken) before the corpus.
         let teachers = try teacherPaths.map { try KMERLEncoderModel.load(contentsOf: URL(fileURLWithPath: $0)) }
         for (path, t) in zip(teacherPaths, teachers) where !ModelEnsemble.samePreprocessing(t.configuration, config) {
@@ -195,7 +212,7 @@ struct Fit: AsyncParsableCommand {
         guard !excluded.contains(validationFold) else { throw ValidationError("--exclude-folds must not contain the validation fold \(validationFold)") }
         let corpusData = try await corpus.load(configuration: config)
         var (train, val, valLabels) = corpusData.split(validationFold: validationFold, excluded: excluded)
-        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities; encoder \(config.fusion.rawValue), stem \(config.convChannels), \(config.layers) layer(s)")
+        say("corpus: \(corpusData.samples.count) records, \(train.count) for training, \(val.count) in validation fold \(validationFold), \(corpusData.entities.count) entities; encoder \(config.fusion.rawValue), stem \(config.convChannels) kernels \(config.convKernels) strides \(config.convStrides), \(config.tokensPerLead) tokens per lead, \(config.layers) layer(s)")
         var options = TrainingOptions()
         options.epochs = epochs
         options.seed = seed
@@ -269,9 +286,9 @@ struct Fit: AsyncParsableCommand {
         card.seed = seed
         card.epochs = epochs
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
-            + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
+            + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (convGeometry.map { " --conv-geometry \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
             + " --time-shift \(timeShift)" + optionSuffix
-        let raw = trainer.model(from: state, card: card)
+        let raw = trainer.model(from: state, card: card).uncalibrated(leadViewWeight: leadViewWeight)
         let evaluator = Evaluator(model: raw)
         let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)
         let model = raw.with(calibrations: cal.filter { !heldOut.contains($0.key) }, global: global)
