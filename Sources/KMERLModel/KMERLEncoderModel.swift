@@ -182,8 +182,17 @@ public final class KMERLEncoderModel: Sendable {
         }
         let arch = "c\(configuration.convChannels.map(String.init).joined(separator: "-"))-d\(configuration.width)-l\(configuration.layers)-e\(configuration.embeddingWidth)"
             + (configuration.fusion == .timeAligned ? "-time" : "") + (configuration.conceptLogitHead ? "-ch" : "")
-            + (leadViewWeight > 0 ? "-lv\(leadViewWeight)" : "")
+            + (leadViewWeight > 0 ? "-lv\(leadViewWeight)" : "") + Self.geometryLabel(configuration)
         version = "kmerl-encoder/\(arch)/\(String(h, radix: 16))"
+    }
+
+    /// `-k…-s…-p…` when the stem's kernels, strides or paddings differ from the shipped ones
+    /// (empty otherwise, so the shipped model's version is unchanged).
+    static func geometryLabel(_ c: EncoderConfiguration) -> String {
+        let shipped = EncoderConfiguration()
+        guard c.convKernels != shipped.convKernels || c.convStrides != shipped.convStrides || c.convPaddings != shipped.convPaddings else { return "" }
+        func j(_ v: [Int]) -> String { v.map(String.init).joined(separator: ".") }
+        return "-k\(j(c.convKernels))-s\(j(c.convStrides))-p\(j(c.convPaddings))"
     }
 
     /// A freshly initialised (untrained) model; deterministic in `seed`.

@@ -76,6 +76,9 @@ import Testing
     @Test func theWeightIsStoredAndCheckedInTheFile() throws {
         let model = try KMERLEncoderModel.untrained(configuration: NetworkTests.tiny, seed: 3)
         #expect(model.leadViewWeight == 0)
+        // The version names a stem geometry other than the shipped one; the shipped model's has none.
+        #expect(model.version.contains("-k6.3-s3.2-p1.1/"))
+        #expect(!(try DefaultModelTests.model().version.contains("-k")))
         let mixed = model.uncalibrated(leadViewWeight: 0.25)
         let back = try KMERLEncoderModel.load(safetensors: try mixed.safetensorsData())
         #expect(back.leadViewWeight == 0.25 && back.version == mixed.version && back.version != model.version)
