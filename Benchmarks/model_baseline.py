@@ -11,6 +11,7 @@ Also times the forward pass of kmerl's own architecture re-implemented in PyTorc
 (`--kmerl-forward`), so that model.sh can compare speeds on the same machine.
 
 Usage: python3 model_baseline.py --data ../shared/data/ptbxl [--epochs 40] [--seed 0] [--eval-fold 9] [--json out.json]
+       [--only-lead 0] (a lead-I specialist) [--entity-targets] (kmerl's class-balanced statement targets)
 (`--eval-fold 8` is kmerl's development protocol: train on folds 1-7, evaluate on fold 8, fold 9 unseen.)
 """
 import argparse, ast, csv, json, os, time
@@ -75,8 +76,22 @@ def load(data):
     return np.stack(X), np.stack(Y), np.array(folds), np.array(ids)
 
 
+def statements(data, ids):
+    """Multi-hot of every SCP statement (any likelihood) of the records `ids`, columns in sorted code order."""
+    codes = {}
+    with open(os.path.join(data, "ptbxl_database.csv")) as f:
+        for row in csv.DictReader(f):
+            codes[int(row["ecg_id"])] = ast.literal_eval(row["scp_codes"])
+    names = sorted({c for i in ids for c in codes[int(i)]})
+    S = np.zeros((len(ids), len(names)), dtype=np.float32)
+    for r, i in enumerate(ids):
+        for c in codes[int(i)]:
+            S[r, names.index(c)] = 1
+    return S
+
+
 class CNN(nn.Module):
-    def __init__(self):
+    def __init__(self, outputs=5):
         super().__init__()
         chans = [12, 64, 96, 128, 128, 144]
         ks = [7, 5, 5, 5, 3]
@@ -87,7 +102,7 @@ class CNN(nn.Module):
             if 0 < i < 4:
                 layers.append(nn.MaxPool1d(2))
         self.features = nn.Sequential(*layers)
-        self.head = nn.Linear(2 * chans[-1], 5)
+        self.head = nn.Linear(2 * chans[-1], outputs)
 
     def forward(self, x):
         h = self.features(x)
@@ -203,6 +218,11 @@ def main():
     ap.add_argument("--eval-fold", type=int, default=9, choices=[8, 9],
                     help="9: train folds 1-8, evaluate fold 9; 8: train folds 1-7, evaluate fold 8 (fold 9 unseen)")
     ap.add_argument("--kmerl-forward", action="store_true", help="only time kmerl's architecture in PyTorch")
+    ap.add_argument("--only-lead", type=int, default=-1,
+                    help="train on this lead alone (index into LEADS, 0 = I) instead of random lead sets: a one-lead specialist")
+    ap.add_argument("--entity-targets", action="store_true",
+                    help="train on kmerl's targets: the superclasses plus every SCP statement, class-balanced (positives weighted "
+                         "min(10, negatives/positives)), superclasses weighted 3; evaluated on the superclasses as always")
     ap.add_argument("--fusion", default="time-aligned", choices=["time-aligned", "lead-tokens"], help="which kmerl architecture --kmerl-forward times")
     args = ap.parse_args()
     torch.manual_seed(args.seed)
@@ -222,7 +242,16 @@ def main():
     X, Y, folds, ids = load(args.data)
     tr, va = (folds < args.eval_fold), (folds == args.eval_fold)
     Xtr, Ytr, Xva, Yva = torch.tensor(X[tr]), torch.tensor(Y[tr]), torch.tensor(X[va]), Y[va]
-    model = CNN()
+    pos_weight, loss_weight = None, None
+    if args.entity_targets:
+        S = statements(args.data, ids)
+        T = np.concatenate([Y, S], 1)[tr]
+        pos = T.sum(0)
+        pos_weight = torch.tensor(np.minimum(10, np.maximum(1, (len(T) - pos) / np.maximum(pos, 1))), dtype=torch.float32)
+        loss_weight = torch.ones(T.shape[1])
+        loss_weight[:5] = 3
+        Ytr = torch.tensor(T)
+    model = CNN(outputs=Ytr.shape[1])
     nparams = sum(p.numel() for p in model.parameters())
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3, weight_decay=1e-2)
     steps = args.epochs * ((len(Xtr) + 63) // 64)
@@ -237,8 +266,11 @@ def main():
             xb = Xtr[idx].clone()
             mask = torch.zeros(len(idx), 12, 1)
             for k in range(len(idx)):
-                mask[k, sample_lead_set(rng)] = 1
-            loss = F.binary_cross_entropy_with_logits(model(xb * mask), Ytr[idx])
+                mask[k, sample_lead_set(rng) if args.only_lead < 0 else [args.only_lead]] = 1
+            if args.entity_targets:
+                loss = (F.binary_cross_entropy_with_logits(model(xb * mask), Ytr[idx], pos_weight=pos_weight, reduction="none") * loss_weight).mean()
+            else:
+                loss = F.binary_cross_entropy_with_logits(model(xb * mask), Ytr[idx])
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -251,7 +283,7 @@ def main():
         for name, leads in LEAD_SETS:
             mask = torch.zeros(1, 12, 1)
             mask[0, leads] = 1
-            s = torch.sigmoid(model(Xva * mask)).numpy()
+            s = torch.sigmoid(model(Xva * mask)[:, :5]).numpy()
             results[name] = float(np.nanmean([auroc(s[:, k], Yva[:, k]) for k in range(5)]))
             rows += [[name, str(i)] + [repr(float(v)) for v in s[r]] + [str(int(v)) for v in Yva[r]] for r, i in enumerate(ids[va])]
     if args.scores:
@@ -261,7 +293,7 @@ def main():
             w.writerow(["lead_set", "ecg_id"] + SUPER + ["y_" + c for c in SUPER])
             w.writerows(rows)
         os.replace(tmp, args.scores)
-    out = {"parameters": nparams, "seed": args.seed, "eval_fold": args.eval_fold, "train_seconds": train_s, "superclass_macro_auroc": results,
+    out = {"parameters": nparams, "seed": args.seed, "eval_fold": args.eval_fold, "only_lead": args.only_lead, "entity_targets": args.entity_targets, "train_seconds": train_s, "superclass_macro_auroc": results,
            "cnn_records_per_s": time_forward(model, batch=256, reps=5)[0]}
     print(json.dumps(out, indent=1))
     if args.json:
