@@ -147,9 +147,10 @@ public struct MeasurementPipeline: Sendable {
         return -Self.median(distances) * 1000 / fs + pacing.halfWidth
     }
 
-    /// Measures `record` at its own rate. `coupledStimuli`: pacing stimuli already confirmed by their
-    /// coupling to the QRS complexes (`PacingSpikeDetector.detectCoupled`), removed with the others;
-    /// nil = look for them after QRS detection, and measure again without them if there are any.
+    /// Measures `record` at its own rate. `knownStimuli`: every pacing stimulus of the record, found
+    /// by a first pass (`PacingSpikeDetector.detect` plus those confirmed by their coupling to the QRS
+    /// complexes, `detectCoupled`) and removed without detecting again; nil = detect them, look for
+    /// coupled ones after QRS detection, and measure again with those removed too if there are any.
     /// `beats` without those that a pacing stimulus follows within `refractory` s and that
     /// stimulus captures (the next beat follows it within `capture` s): the ventricles were not
     /// refractory, so the detection was no ventricular depolarisation but, say, an atrial stimulus
@@ -167,7 +168,7 @@ public struct MeasurementPipeline: Sendable {
         return kept
     }
 
-    func measureAtRate(_ record: ECGRecord, coupledStimuli: [Int]? = nil) -> RecordMeasurements {
+    func measureAtRate(_ record: ECGRecord, knownStimuli: [Int]? = nil) -> RecordMeasurements {
         var result = RecordMeasurements(record: record.id)
         let fs = record.samplingRate
         guard fs.isFinite, fs > 0 else {
@@ -183,8 +184,7 @@ public struct MeasurementPipeline: Sendable {
         var rawByLead: [Int: [Float]] = [:]
         for index in longEnough { rawByLead[index] = record.leads[index].samples }
         if let pacing {
-            var spikes = pacing.detect(longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, sampleRate: fs)
-            if let coupled = coupledStimuli, !coupled.isEmpty { spikes = (spikes + coupled).sorted() }
+            let spikes = knownStimuli ?? pacing.detect(longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, sampleRate: fs)
             if !spikes.isEmpty {
                 result.pacingSpikes = spikes
                 for index in longEnough { rawByLead[index] = pacing.remove(spikes, from: record.leads[index].samples, sampleRate: fs) }
@@ -222,7 +222,7 @@ public struct MeasurementPipeline: Sendable {
         guard !usable.isEmpty else { return result }
         // 2. QRS detection fused over the usable leads; rhythm.
         var beats = detector.detect(usable.map(\.signal), sampleRate: fs)
-        if let pacing, coupledStimuli == nil, let known = result.pacingSpikes, !known.isEmpty {
+        if let pacing, knownStimuli == nil, let known = result.pacingSpikes, !known.isEmpty {
             // A record shown to be paced (stimuli found by their shape or coincidence across leads):
             // the stimuli those rules missed in other beats, confirmed by their coupling to the
             // beats just detected, and the record measured again with them removed too (only such
@@ -231,7 +231,7 @@ public struct MeasurementPipeline: Sendable {
             let coupled = pacing.detectCoupled(
                 longEnough.map { record.leads[$0].samples }, scales: longEnough.map { record.leads[$0].millivoltsPerUnit }, beats: beats, sampleRate: fs
             ).filter { s in !known.contains { abs($0 - s) <= reach } }
-            if !coupled.isEmpty { return measureAtRate(record, coupledStimuli: coupled) }
+            if !coupled.isEmpty { return measureAtRate(record, knownStimuli: (known + coupled).sorted()) }
         }
         if let spikes = result.pacingSpikes, let pacing {
             beats = Self.beatsNotFollowedByCapture(beats, spikes: spikes, refractory: detector.refractoryPeriod, capture: pacing.coupledEarliest, sampleRate: fs)
@@ -287,9 +287,7 @@ public struct MeasurementPipeline: Sendable {
             guard let (largest, size) = sizes.filter({ $0.key > 0 }).max(by: { ($0.value, -$0.key) < ($1.value, -$1.key) }),
                 size > sizes[0, default: 0], size >= 3
             else { break }
-            let members = beats.indices.filter { classes[$0] == largest }.map { beats[$0] }
-            let step = max(1, Double(members.count) / Double(maximumTemplateBeats))
-            templateBeats = stride(from: 0.0, to: Double(members.count), by: step).map { members[Int($0)] }
+            templateBeats = evenlyThinned(beats.indices.filter { classes[$0] == largest }.map { beats[$0] })
             for p in usable { templates[p.index] = Self.medianBeat(p.signal, beats: templateBeats, before: before, after: after) }
             classes = morphologyClasses(beats, usable: usable, templates: templates, fiducial: before, sampleRate: fs)
         }
@@ -584,9 +582,14 @@ public struct MeasurementPipeline: Sendable {
             typical.append(b)
         }
         if typical.isEmpty { typical = beats }
-        if typical.count <= maximumTemplateBeats { return typical }
-        let step = Double(typical.count) / Double(maximumTemplateBeats)
-        return (0..<maximumTemplateBeats).map { typical[Int(Double($0) * step)] }
+        return evenlyThinned(typical)
+    }
+
+    /// At most `maximumTemplateBeats` of `beats`, evenly spread over them.
+    func evenlyThinned(_ beats: [Int]) -> [Int] {
+        if beats.count <= maximumTemplateBeats { return beats }
+        let step = Double(beats.count) / Double(maximumTemplateBeats)
+        return (0..<maximumTemplateBeats).map { beats[Int(Double($0) * step)] }
     }
 
     /// The sample-wise trimmed mean (without the extremes) of the windows [b − before, b + after] around `beats` (positions that
