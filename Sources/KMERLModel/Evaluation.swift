@@ -124,8 +124,8 @@ public struct Evaluator: Sendable {
         return embeddings.map { emb in
             texts.map { t in
                 guard !emb.record.isEmpty else { return 0 }
-                // Leads summed in lead order, as `scoreTable` does.
-                let leadSum = StandardLead.allCases.reduce(0.0) { sum, lead in
+                // Leads summed in lead order, as `scoreTable` does (none without `leadViewWeight`).
+                let leadSum = emb.perLead.isEmpty ? 0 : StandardLead.allCases.reduce(0.0) { sum, lead in
                     emb.perLead[lead].map { sum + model.logit(similarity: KMERLEncoderModel.dot($0, t), text: t) } ?? sum
                 }
                 return model.mixedLogit(record: model.logit(similarity: KMERLEncoderModel.dot(emb.record, t), text: t), leadSum: leadSum, leadCount: emb.perLead.count)
@@ -174,5 +174,20 @@ public struct Evaluator: Sendable {
             if y.contains(true) && y.contains(false) { out[c.id] = Metrics.fitPlatt(logits: x, labels: y) }
         }
         return (out, Metrics.fitPlatt(logits: allX, labels: allY))
+    }
+}
+
+extension KMERLEncoderModel {
+    /// This model with its calibrations fitted anew on `samples` (its validation fold), scoring
+    /// with `leadViewWeight` (nil: its own) and carrying `card` (nil: its own). The concepts its
+    /// card holds out of training get no calibration of their own: scored from their text alone,
+    /// they use the global one, as any unseen concept does.
+    public func recalibrated(
+        samples: [TrainingSample], labels: [[Bool]], concepts: [EntitySpec], leadViewWeight: Double? = nil, card: ModelCard? = nil
+    ) async -> KMERLEncoderModel {
+        let raw = uncalibrated(leadViewWeight: leadViewWeight ?? self.leadViewWeight)
+        let (calibrations, global) = await Evaluator(model: raw).calibrate(samples: samples, labels: labels, concepts: concepts)
+        let heldOut = Set(self.card.heldOutConcepts)
+        return raw.with(calibrations: calibrations.filter { !heldOut.contains($0.key) }, global: global, card: card)
     }
 }

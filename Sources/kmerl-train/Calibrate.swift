@@ -32,12 +32,9 @@ struct Calibrate: AsyncParsableCommand {
         let (_, val, labels) = corpusData.split(validationFold: fold)
         guard !val.isEmpty else { throw ValidationError("no records of fold \(fold) under \(corpus.records)") }
         let weight = leadViewWeight ?? m.leadViewWeight
-        let (cal, global) = await Evaluator(model: m.uncalibrated(leadViewWeight: weight)).calibrate(
-            samples: val, labels: labels, concepts: corpusData.entities)
         var card = m.card
         card.notes["calibration"] = "fold \(fold), \(val.count) records, lead-view weight \(weight) (kmerl-train calibrate)"
-        let heldOut = Set(m.card.heldOutConcepts)
-        let updated = m.with(calibrations: cal.filter { !heldOut.contains($0.key) }, global: global, card: card, leadViewWeight: weight)
+        let updated = await m.recalibrated(samples: val, labels: labels, concepts: corpusData.entities, leadViewWeight: weight, card: card)
         let target = out ?? model
         try updated.write(to: URL(fileURLWithPath: target))
         say("\(target): \(updated.calibrations.count) concept calibrations fitted on fold \(fold) (\(val.count) records), lead-view weight \(weight); version \(updated.version)")

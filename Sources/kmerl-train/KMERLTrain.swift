@@ -288,10 +288,8 @@ struct Fit: AsyncParsableCommand {
         card.command = "kmerl-train fit --records \(corpus.records)\(corpus.db.map { " --db \($0)" } ?? "") --out \(out) --epochs \(epochs) --seed \(seed) --validation-fold \(validationFold)" + (heldOut.isEmpty ? "" : " --hold-out \(holdOut)") + (excluded.isEmpty ? "" : " --exclude-folds \(excludeFolds)")
             + (fusion.map { " --fusion \($0)" } ?? "") + (convChannels.map { " --conv-channels \($0)" } ?? "") + (convGeometry.map { " --conv-geometry \($0)" } ?? "") + (layers.map { " --layers \($0)" } ?? "")
             + " --time-shift \(timeShift)" + optionSuffix
-        let raw = trainer.model(from: state, card: card).uncalibrated(leadViewWeight: leadViewWeight)
-        let evaluator = Evaluator(model: raw)
-        let (cal, global) = await evaluator.calibrate(samples: val, labels: valLabels, concepts: corpusData.entities)
-        let model = raw.with(calibrations: cal.filter { !heldOut.contains($0.key) }, global: global)
+        let model = await trainer.model(from: state, card: card).recalibrated(
+            samples: val, labels: valLabels, concepts: corpusData.entities, leadViewWeight: leadViewWeight)
         try model.write(to: URL(fileURLWithPath: out))
         print("wrote \(out) (\(model.parameterCount) parameters, version \(model.version))")
     }
