@@ -99,7 +99,7 @@ let package = Package(
         .target(name: "KMERLTestSupport", dependencies: ["ECGCore"], path: "Tests/KMERLTestSupport"),
         .testTarget(name: "ECGCoreTests", dependencies: ["ECGCore", "KMERLTestSupport"]),
         .testTarget(name: "ECGFormatsTests", dependencies: ["KMERLTestSupport", "ECGFormats"]),
-        .testTarget(name: "ECGSignalTests", dependencies: ["KMERLTestSupport", "ECGSignal", "ECGFormats"]),
+        .testTarget(name: "ECGSignalTests", dependencies: ["KMERLTestSupport", "ECGSignal", "ECGFormats", "Knowledge"]),
         .testTarget(name: "KnowledgeTests", dependencies: ["KMERLTestSupport", "Knowledge", "KMERLResources"]),
         .testTarget(
             name: "KMERLModelTests", dependencies: ["KMERLTestSupport", "KMERLModel", "ECGFormats", "KMERLKernels", "KMERLKernelsAVX2"]),

@@ -2,6 +2,7 @@ import ECGCore
 import ECGFormats
 import Foundation
 import KMERLTestSupport
+import Knowledge
 
 /// Real records for the signal tests.
 enum TestRecords {
@@ -29,59 +30,17 @@ extension TestRecords {
     /// diagnoses) is not empty: pacemaker presence, ventricular, atrial, biventricular pacing or
     /// "P-synchrony" (atrial-synchronous ventricular pacing). The header comments do not serve:
     /// record 72's only pacing statement there is "P-synchrony", without the word "pacing".
+    /// Read with the project's RFC 4180 reader (`Knowledge.CSVReader`): the cells hold line breaks.
     static func ludbPaced() throws -> Set<Int> {
         let url = try SharedData.url("ludb/ludb.csv")
-        let rows = try csvRows(String(contentsOf: url, encoding: .utf8))
-        guard let header = rows.first, let id = header.firstIndex(of: "ID"), let pacing = header.firstIndex(of: "Cardiac pacing") else {
+        let reader = try CSVReader(url: url)
+        guard let id = reader.column(named: "ID"), let pacing = reader.column(named: "Cardiac pacing") else {
             throw CocoaError(.fileReadCorruptFile, userInfo: [NSFilePathErrorKey: url.path, NSLocalizedDescriptionKey: "ludb.csv: no ID or Cardiac pacing column"])
         }
         var paced: Set<Int> = []
-        for row in rows.dropFirst() where row.count > max(id, pacing) {
-            if let n = Int(row[id].trimmingCharacters(in: .whitespacesAndNewlines)), !row[pacing].trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { paced.insert(n) }
+        while try reader.nextRecord() {
+            if let n = Int(try reader.string(at: id, column: "ID", trimmed: true)), !reader.isBlank(at: pacing) { paced.insert(n) }
         }
         return paced
-    }
-
-    /// The rows of a comma-separated text whose quoted cells may hold commas, doubled quotes and line breaks.
-    static func csvRows(_ text: String) -> [[String]] {
-        var rows: [[String]] = [], row: [String] = [], cell = ""
-        var quoted = false
-        var characters = text.makeIterator()
-        var pending: Character? = nil
-        while let c = pending ?? characters.next() {
-            pending = nil
-            if quoted {
-                if c == "\"" {
-                    // A doubled quote stands for one; a single one ends the quoted part.
-                    let next = characters.next()
-                    if next == "\"" {
-                        cell.append("\"")
-                    } else {
-                        quoted = false
-                        pending = next
-                    }
-                } else {
-                    cell.append(c)
-                }
-                continue
-            }
-            switch c {
-            case "\"": quoted = true
-            case ",":
-                row.append(cell)
-                cell = ""
-            case "\n", "\r\n":
-                row.append(cell)
-                rows.append(row)
-                cell = ""
-                row = []
-            default: cell.append(c)
-            }
-        }
-        if !cell.isEmpty || !row.isEmpty {
-            row.append(cell)
-            rows.append(row)
-        }
-        return rows
     }
 }
